@@ -1,0 +1,1 @@
+"""MNIST: download and verify the data, train a fully connected network, evaluate it, draw figures."""
