@@ -1,0 +1,144 @@
+"""A tiny document model rendered twice: a self-contained HTML page and Markdown for code hosts.
+
+Content is written once as blocks; every string is escaped on the way out, so text from metrics,
+documents or model answers can never become markup.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass
+class Paragraph:
+    text: str
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list]
+    caption: str = ""
+
+
+@dataclass
+class Figure:
+    path: Path
+    caption: str
+
+
+@dataclass
+class Preformatted:
+    text: str
+
+
+@dataclass
+class Document:
+    title: str
+    blocks: list = field(default_factory=list)
+
+    def add(self, *blocks) -> None:
+        self.blocks.extend(blocks)
+
+
+def cell(value) -> str:
+    """Numbers read well: 4 significant decimals, thousands separated."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return str(value)
+
+
+CSS = """
+body{font:16px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:60rem;
+padding:1rem;color:#1f2328;background:#fff}
+h1{font-size:1.8rem}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2rem;margin-top:2.2rem}
+table{border-collapse:collapse;margin:.8rem 0;display:block;overflow-x:auto;max-width:100%}
+th,td{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left;vertical-align:top}
+th{background:#f6f8fa}td{font-variant-numeric:tabular-nums}caption{text-align:left;color:#59636e}
+figure{margin:1rem 0}img{max-width:100%;height:auto}figcaption{color:#59636e;font-size:.9rem}
+pre{background:#f6f8fa;padding:.8rem;overflow-x:auto;white-space:pre-wrap;font-size:.85rem}
+nav a{margin-right:.8rem}
+@media print{body{max-width:none}h2{break-after:avoid}figure,table{break-inside:avoid}nav{display:none}}
+"""
+
+
+def to_html(doc: Document) -> str:
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(doc.title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{esc(doc.title)}</h1>",
+    ]
+    sections = [b for b in doc.blocks if isinstance(b, Heading) and b.level == 2]
+    if sections:
+        parts.append("<nav>" + "".join(f'<a href="#{_anchor(h.text)}">{esc(h.text)}</a>' for h in sections) + "</nav>")
+    for block in doc.blocks:
+        if isinstance(block, Heading):
+            parts.append(f'<h{block.level} id="{_anchor(block.text)}">{esc(block.text)}</h{block.level}>')
+        elif isinstance(block, Paragraph):
+            parts.append(f"<p>{_inline_code(esc(block.text))}</p>")
+        elif isinstance(block, Preformatted):
+            parts.append(f"<pre>{esc(block.text)}</pre>")
+        elif isinstance(block, Table):
+            caption = f"<caption>{esc(block.caption)}</caption>" if block.caption else ""
+            head = "".join(f"<th>{esc(h)}</th>" for h in block.headers)
+            body = "".join("<tr>" + "".join(f"<td>{esc(cell(v))}</td>" for v in row) + "</tr>" for row in block.rows)
+            parts.append(f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        elif isinstance(block, Figure):
+            data = base64.b64encode(Path(block.path).read_bytes()).decode("ascii")
+            parts.append(f'<figure><img src="data:image/png;base64,{data}" alt="{esc(block.caption)}">'
+                         f"<figcaption>{esc(block.caption)}</figcaption></figure>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def to_markdown(doc: Document, relative_to: Path) -> str:
+    """Markdown with figures linked relative to the folder the file is written in."""
+    lines = [f"# {doc.title}", ""]
+    for block in doc.blocks:
+        if isinstance(block, Heading):
+            lines += ["#" * block.level + " " + block.text, ""]
+        elif isinstance(block, Paragraph):
+            lines += [block.text, ""]
+        elif isinstance(block, Preformatted):
+            lines += ["```text", block.text, "```", ""]
+        elif isinstance(block, Table):
+            if block.caption:
+                lines += [f"*{block.caption}*", ""]
+            lines.append("| " + " | ".join(_md_cell(h) for h in block.headers) + " |")
+            lines.append("|" + "---|" * len(block.headers))
+            lines += ["| " + " | ".join(_md_cell(cell(v)) for v in row) + " |" for row in block.rows]
+            lines.append("")
+        elif isinstance(block, Figure):
+            link = Path(os.path.relpath(block.path, relative_to)).as_posix()
+            lines += [f"![{block.caption}]({link})", f"*{block.caption}*", ""]
+    return "\n".join(lines)
+
+
+def _inline_code(escaped: str) -> str:
+    """`command` → <code>command</code>, applied after escaping so no markup can slip in."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _anchor(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
