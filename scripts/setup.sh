@@ -50,7 +50,9 @@ if ! "$VENV/bin/python" -c 'import llama_cpp' 2>/dev/null; then
     echo "setup: compiling llama-cpp-python (about 3-4 minutes on 2 cores; cached by pip afterwards)"
     CMAKE_ARGS="$LLAMA_CMAKE_ARGS" "${pip[@]}" install -q -c requirements.lock llama-cpp-python
 fi
-"${pip[@]}" install -q --no-deps --no-build-isolation -e .
+# setuptools' editable build is chatty; show its log only if it fails.
+"${pip[@]}" install -q --no-deps --no-build-isolation -e . > "$VENV/editable-install.log" 2>&1 \
+    || { cat "$VENV/editable-install.log" >&2; exit 1; }
 
 echo "$wanted" > "$STAMP"
 echo "setup: done in $((SECONDS - started)) s"

@@ -1,0 +1,48 @@
+import re
+import shutil
+
+import pytest
+
+from dllab.errors import DataError
+from dllab.report.build import build
+from dllab.report.document import Document, Paragraph, Table, to_html, to_markdown
+from tests.conftest import REPO
+from tests.report.fixtures import MACHINE, make_reports
+
+PARAMS = {"mnist": {"hidden": [512, 512], "lr": 0.001}}
+
+
+@pytest.fixture()
+def reports(tmp_path):
+    return make_reports(tmp_path)
+
+
+def test_report_has_every_section_with_embedded_figures(reports):
+    doc = build(reports, PARAMS, REPO / "dvc.yaml", MACHINE)
+    page = to_html(doc)
+    for section in ["MNIST", "Pipeline"]:
+        assert re.search(rf"<h2 id=\"[^\"]*\">{section}", page), section
+    assert page.count('src="data:image/png;base64,') == 4  # self-contained: no file or network links
+    assert "http://" not in page and "https://" not in page
+    assert "98.76 %" in page and "mnist.lr" in page and "Test CPU" in page and "Keras" in page
+    markdown = to_markdown(doc, relative_to=reports)
+    assert "![Confusion matrix on the test set](mnist/figures/confusion_matrix.png)" in markdown
+    assert "| mnist_train | 70.1 | 900 |" in markdown
+
+
+def test_missing_metrics_file_is_named_with_the_stage_to_run(reports):
+    (reports / "mnist/metrics.json").unlink()
+    with pytest.raises(DataError, match=r"reports/mnist/metrics.json is missing: run `dvc repro mnist_evaluate`"):
+        build(reports, PARAMS, REPO / "dvc.yaml", MACHINE)
+    shutil.rmtree(reports / "mnist/figures")
+    (reports / "mnist/metrics.json").write_text("{not json")
+    with pytest.raises(DataError, match="not valid JSON"):
+        build(reports, PARAMS, REPO / "dvc.yaml", MACHINE)
+
+
+def test_text_is_never_markup():
+    doc = Document("<b>title</b>", [Paragraph("<script>alert(1)</script> and `dvc repro`"),
+                                     Table(["<i>h</i>"], [["<img src=x onerror=alert(1)>"]])])
+    page = to_html(doc)
+    assert "<script>alert" not in page and "<img src=x" not in page and "<i>h</i>" not in page
+    assert "&lt;script&gt;" in page and "<code>dvc repro</code>" in page
