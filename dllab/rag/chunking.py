@@ -1,0 +1,99 @@
+"""Cutting cleaned pages into overlapping chunks of whole sentences, never across pages.
+
+Chunks are at most ``chunk_size`` characters. Each new chunk starts with the last sentences (or, when
+a sentence is too long, the last words) of the previous one, up to ``chunk_overlap`` characters, so an
+answer that straddles a cut is still whole in one chunk. A new paragraph starts a new chunk once the
+current one is half full, so chunks tend to follow the document's sections.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from dllab.errors import ParamError
+from dllab.rag.documents import Document
+
+# A sentence ends with . ! ? or … followed by a space and something that can start a sentence.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"'(\[A-ZÀ-ÖØ-Þ0-9•–-])")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    text: str
+    file: str
+    page: int | None
+    position: int  # order of the chunk in its file, from 0
+    chunk_id: str  # stable: from the file name, page and text (not the position)
+
+
+def check_sizes(chunk_size: int, chunk_overlap: int) -> None:
+    if chunk_overlap >= chunk_size:
+        raise ParamError(f"params.yaml: rag.chunk_overlap = {chunk_overlap} must be smaller than "
+                         f"rag.chunk_size = {chunk_size}")
+
+
+def chunk_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
+    """All chunks of a document, in order, each with its file, page and a stable id."""
+    check_sizes(chunk_size, chunk_overlap)
+    chunks, seen = [], {}
+    for page in doc.pages:
+        for text in split_text(page.text, chunk_size, chunk_overlap):
+            key = (page.number, text)
+            seen[key] = seen.get(key, -1) + 1  # identical chunks in one file get distinct ids
+            chunks.append(Chunk(text, doc.file, page.number, len(chunks), chunk_id(doc.file, page.number, text, seen[key])))
+    return chunks
+
+
+def chunk_id(file: str, page: int | None, text: str, repeat: int = 0) -> str:
+    # Content-based: editing one paragraph changes only the ids of the chunks that contain it.
+    return hashlib.sha1(f"{file}\0{page}\0{repeat}\0{text}".encode()).hexdigest()[:24]
+
+
+def split_text(text: str, chunk_size: int, chunk_overlap: int) -> list[str]:
+    """Pack the sentences of ``text`` (paragraphs separated by blank lines) into overlapping chunks."""
+    chunks: list[str] = []
+    current: list[str] = []  # sentences (or pieces of long ones) of the chunk being filled
+    for paragraph in text.split("\n\n"):
+        for i, piece in enumerate(_pieces(paragraph, chunk_size)):
+            length = len(" ".join(current))
+            full = length + 1 + len(piece) > chunk_size
+            section_break = i == 0 and length >= chunk_size // 2
+            if current and (full or section_break):
+                chunks.append(" ".join(current))
+                current = _tail(current, chunk_overlap, chunk_size - len(piece) - 1)
+            current.append(piece)
+    if current:
+        chunks.append(" ".join(current))
+    return [c for c in (c.strip() for c in chunks) if c]
+
+
+def _pieces(paragraph: str, chunk_size: int) -> list[str]:
+    """Sentences of a paragraph; one longer than a chunk is cut at spaces (or anywhere, if it has none)."""
+    pieces = []
+    for sentence in _SENTENCE_END.split(paragraph.strip()):
+        while len(sentence) > chunk_size:
+            cut = sentence.rfind(" ", 0, chunk_size + 1)
+            cut = cut if cut > 0 else chunk_size
+            pieces.append(sentence[:cut].strip())
+            sentence = sentence[cut:].strip()
+        if sentence:
+            pieces.append(sentence)
+    return pieces
+
+
+def _tail(sentences: list[str], overlap: int, room: int) -> list[str]:
+    """The end of a finished chunk to repeat at the start of the next: whole sentences when they fit."""
+    limit = min(overlap, room)
+    if limit <= 0:
+        return []
+    tail: list[str] = []
+    for sentence in reversed(sentences):
+        if len(" ".join([sentence, *tail])) > limit:
+            break
+        tail.insert(0, sentence)
+    if tail:
+        return tail
+    last = sentences[-1][-limit:]  # the last sentence alone is too long: repeat its last words
+    space = last.find(" ")
+    return [last[space + 1:]] if 0 <= space < len(last) - 1 else []

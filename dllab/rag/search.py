@@ -1,0 +1,142 @@
+"""Searching the knowledge base: hybrid dense + BM25 ranking over the ChromaDB index.
+
+    from dllab.rag.search import search
+    for hit in search("Comment faire une tarte aux pommes ?", k=4):
+        print(hit.file, hit.page, round(hit.score, 3), hit.text[:80])
+
+Chroma writes to its SQLite file whenever a client opens it, even to read. So that reading never
+changes the DVC output ``models/chromadb`` (which would make ``dvc repro`` rebuild it), a Retriever opens
+a private temporary copy of the index folder (a few MB for the default documents; milliseconds).
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dllab.errors import UserError
+from dllab.rag.index import COLLECTION
+from dllab.rag.lexical import BM25
+
+DEFAULT_INDEX = "models/chromadb"
+CANDIDATES = 50  # passages taken from each ranking before fusion
+
+
+@dataclass
+class Hit:
+    text: str
+    file: str  # path relative to the documents folder
+    page: int | None  # 1-based PDF page; None for text files
+    score: float  # fused relevance, higher is better (cosine and normalised BM25 mixed by lexical_weight)
+    chunk_id: str
+
+
+class Retriever:
+    """An opened index: the Chroma collection, its embedding model and a BM25 index of the same chunks."""
+
+    def __init__(self, collection, model, lexical_weight: float, cleanup=None):
+        self.collection = collection
+        self.model = model
+        self.lexical_weight = lexical_weight
+        stored = collection.get(include=["documents", "metadatas"])
+        self.ids: list[str] = stored["ids"]
+        self.texts: list[str] = stored["documents"]
+        self.metadatas: list[dict] = stored["metadatas"]
+        self.position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+        self.lexical = BM25(self.texts)
+        self._lock = threading.Lock()  # the chat service may call from several threads
+        self._finalizer = weakref.finalize(self, cleanup) if cleanup else None
+
+    @classmethod
+    def open(cls, index_dir: str | Path = DEFAULT_INDEX) -> "Retriever":
+        """Open the index built by ``dvc repro rag_index`` with the embedding model recorded in it."""
+        import chromadb
+        from chromadb.errors import NotFoundError
+
+        from dllab.rag.embeddings import load_model
+
+        index_dir = Path(index_dir)
+        missing = UserError(f"{index_dir}: no knowledge-base index there; build it with `dvc repro rag_index`")
+        if not (index_dir / "chroma.sqlite3").is_file():
+            raise missing
+        copy = Path(tempfile.mkdtemp(prefix="dllab-rag-"))
+        shutil.copytree(index_dir, copy, dirs_exist_ok=True)
+        client = chromadb.PersistentClient(path=str(copy))
+
+        def cleanup():
+            client.close()
+            shutil.rmtree(copy, ignore_errors=True)
+
+        try:
+            collection = client.get_collection(COLLECTION, embedding_function=None)
+            meta = collection.metadata or {}
+            if meta.get("state") != "ready":
+                raise UserError(f"{index_dir}: the index is incomplete (an interrupted build?); "
+                                "rerun `dvc repro rag_index`")
+            model = load_model(meta["embedding_model"])
+            return cls(collection, model, float(meta.get("lexical_weight", 0.5)), cleanup)
+        except NotFoundError:
+            cleanup()
+            raise missing from None
+        except BaseException:
+            cleanup()
+            raise
+
+    def close(self) -> None:
+        if self._finalizer:
+            self._finalizer()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, question: str, k: int = 4, lexical_weight: float | None = None) -> list[Hit]:
+        """The ``k`` most relevant chunks for ``question``, best first."""
+        from dllab.rag.embeddings import embed
+
+        if not question.strip() or not self.ids:
+            return []
+        weight = self.lexical_weight if lexical_weight is None else lexical_weight
+        with self._lock:
+            query = embed(self.model, [question])[0]  # (dimension,)
+            dense = self._dense_candidates(query, max(CANDIDATES, k))
+            lexical = self.lexical.scores(question)  # (n_chunks,)
+            top_lexical = max(float(lexical.max()), 1e-9)
+            ranked = np.argsort(-lexical)[:max(CANDIDATES, k)]
+            candidates = set(dense) | {int(i) for i in ranked if lexical[i] > 0}
+            dense.update(self._cosines(query, [i for i in candidates if i not in dense]))
+        scores = {i: (1 - weight) * dense[i] + weight * float(lexical[i]) / top_lexical for i in candidates}
+        best = sorted(scores, key=lambda i: (-scores[i], i))[:k]
+        return [self._hit(i, scores[i]) for i in best]
+
+    def _dense_candidates(self, query: np.ndarray, n: int) -> dict[int, float]:
+        """Index of chunk → cosine similarity, for the ``n`` nearest chunks."""
+        found = self.collection.query(query_embeddings=[query], n_results=min(n, len(self.ids)),
+                                      include=["distances"])
+        return {self.position[i]: 1.0 - d for i, d in zip(found["ids"][0], found["distances"][0])}
+
+    def _cosines(self, query: np.ndarray, indices: list[int]) -> dict[int, float]:
+        if not indices:
+            return {}
+        stored = self.collection.get(ids=[self.ids[i] for i in indices], include=["embeddings"])
+        vectors = np.asarray(stored["embeddings"], dtype=np.float32)  # (n, dimension), unit length
+        return {self.position[i]: float(s) for i, s in zip(stored["ids"], vectors @ query)}
+
+    def _hit(self, i: int, score: float) -> Hit:
+        meta = self.metadatas[i]
+        return Hit(self.texts[i], meta["file"], meta["page"] or None, round(score, 4), self.ids[i])
+
+
+_OPENED: dict[str, Retriever] = {}
+
+
+def search(question: str, k: int = 4, index_dir: str | Path = DEFAULT_INDEX) -> list[Hit]:
+    """``Retriever.open(index_dir).search(question, k)``, opening each index once per process."""
+    key = str(Path(index_dir).resolve())
+    if key not in _OPENED:
+        _OPENED[key] = Retriever.open(index_dir)
+    return _OPENED[key].search(question, k)
