@@ -1,0 +1,61 @@
+"""Preparing text for a speech engine: clean it, then cut it into sentence-sized pieces.
+
+Engines have a limit on what they say well in one go (Bark: about 13 s of audio), so long text is
+split by sentence and the pieces are synthesised one after the other with the same voice.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from dllab.errors import UserError
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…;:])\s+|\n\s*")
+_CLAUSE_END = re.compile(r"(?<=[,;:)])\s+")
+
+
+def clean(text: str, max_chars: int) -> str:
+    """``text`` on one line, without control characters; UserError when empty or too long."""
+    if not isinstance(text, str):
+        raise UserError(f"text to speak must be a string, not {type(text).__name__}")
+    # Control and format characters (NUL, escape, zero-width...) would reach the engine as noise.
+    kept = "".join(c if unicodedata.category(c)[0] != "C" or c in "\n\t" else " " for c in text)
+    kept = "\n".join(" ".join(line.split()) for line in kept.splitlines())
+    kept = re.sub(r"\n+", "\n", kept).strip()
+    if not kept:
+        raise UserError("there is no text to speak (empty or only spaces)")
+    if len(kept) > max_chars:
+        raise UserError(f"text to speak has {len(kept)} characters; at most {max_chars} (tts.max_chars)")
+    return kept
+
+
+def chunks(text: str, max_chars: int) -> list[str]:
+    """Consecutive sentences grouped into pieces of at most ``max_chars`` characters.
+
+    A sentence longer than ``max_chars`` is cut at clause ends (commas...), then between words.
+    """
+    pieces: list[str] = []
+    for sentence in filter(None, _SENTENCE_END.split(text)):
+        for part in _cut(sentence.strip(), max_chars):
+            if pieces and len(pieces[-1]) + 1 + len(part) <= max_chars:
+                pieces[-1] += " " + part
+            else:
+                pieces.append(part)
+    return pieces
+
+
+def _cut(sentence: str, max_chars: int) -> list[str]:
+    if len(sentence) <= max_chars:
+        return [sentence]
+    parts: list[str] = []
+    for clause in _CLAUSE_END.split(sentence):
+        words = clause.split(" ")
+        while words:
+            line = words.pop(0)[:max_chars]  # a single "word" longer than the limit is truncated
+            while words and len(line) + 1 + len(words[0]) <= max_chars:
+                line += " " + words.pop(0)
+            if parts and len(parts[-1]) + 1 + len(line) <= max_chars:
+                parts[-1] += " " + line
+            else:
+                parts.append(line)
+    return parts

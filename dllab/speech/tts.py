@@ -1,0 +1,110 @@
+"""Speaking questions and answers in two voices, with every clip cached as a WAV file.
+
+``Speaker.from_params`` picks the engine (``tts.engine``: espeak-ng, Bark, or ``auto`` = Bark when its
+weights are in the local caches, else espeak-ng) and checks up front that it can speak both voices.
+``speak`` is safe to call from many threads at once: a clip already made is returned from the cache
+(``synth_seconds == 0``), and two threads asking for the same new clip make it only once.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from dllab.params import check_section
+from dllab.speech import text as speech_text
+from dllab.speech import wav
+from dllab.speech.cache import AudioCache
+from dllab.speech.config import ROLES, SPEC
+
+log = logging.getLogger("speech")
+
+
+@dataclass(frozen=True)
+class AudioClip:
+    id: str  # hex sha256 of (engine, voice, text): the cache key, safe in a URL
+    path: Path  # the WAV file in the cache folder
+    seconds: float  # audio duration
+    synth_seconds: float  # time spent synthesising; 0 when it came from the cache
+    engine: str
+    voice: str
+
+
+def make_engine(params: dict):
+    """The engine ``params['engine']`` asks for, checked to be usable now (UserError otherwise)."""
+    from dllab.speech import bark
+
+    name = params["engine"]
+    if name == "auto":
+        name = "bark" if not bark.missing_weights(params["bark_small"]) else "espeak"
+        log.info("tts.engine auto: using %s", name)
+    voices = {role: params[f"{role}_voice"][name] for role in ROLES}
+    if name == "bark":
+        return bark.BarkEngine(voices, small=params["bark_small"], sentence_chars=params["bark_sentence_chars"],
+                               temperature=params["bark_temperature"])
+    from dllab.speech.espeak import EspeakEngine
+
+    return EspeakEngine(voices, params["espeak_pitch"], params["espeak_speed"])
+
+
+class Speaker:
+    def __init__(self, engine, cache: AudioCache, max_chars: int):
+        self._engine = engine
+        self._cache = cache
+        self.max_chars = max_chars
+        self.engine: str = engine.name
+
+    @classmethod
+    def from_params(cls, params: dict, cache_dir: str | Path) -> "Speaker":
+        """A speaker for the ``tts`` section of params.yaml (raw or already checked)."""
+        params = check_section("tts", params, SPEC)
+        cache = AudioCache(cache_dir, params["cache_max_files"], int(params["cache_max_mb"] * 2**20))
+        return cls(make_engine(params), cache, params["max_chars"])
+
+    @property
+    def voices(self) -> dict[str, str]:
+        """The voice of each role, e.g. ``{"question": "fr+m3", "answer": "fr+f3"}``."""
+        return {role: self._engine.voice(role) for role in ROLES}
+
+    def speak(self, text: str, role: str) -> AudioClip:
+        """``text`` said in the voice of ``role`` ("question" or "answer"), from the cache when possible."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+        text = speech_text.clean(text, self.max_chars)
+        key = hashlib.sha256(
+            json.dumps([self.engine, self._engine.voice_key(role), text], ensure_ascii=False).encode("utf-8")
+        ).hexdigest()
+        clip = self._from_cache(key, role)
+        if clip is None:
+            with self._cache.lock(key):
+                # Another thread may have made it while this one waited for the lock.
+                clip = self._from_cache(key, role) or self._synthesize(key, text, role)
+        return clip
+
+    def clip_path(self, clip_id: str) -> Path | None:
+        """The WAV of ``clip_id`` for serving it; None unless it is a 64-hex id with a file in the cache."""
+        return self._cache.path(clip_id)
+
+    def _from_cache(self, key: str, role: str) -> AudioClip | None:
+        path = self._cache.path(key)
+        if path is None or not self._cache.touch(path):
+            return None
+        try:
+            seconds = wav.seconds(path)
+        except (FileNotFoundError, EOFError):  # evicted between the check and the read
+            return None
+        return AudioClip(key, path, seconds, 0.0, self.engine, self._engine.voice(role))
+
+    def _synthesize(self, key: str, text: str, role: str) -> AudioClip:
+        started = time.perf_counter()
+        samples, rate = self._engine.synthesize(text, role)
+        path = self._cache.target(key)
+        wav.write(path, samples, rate)
+        synth_seconds = time.perf_counter() - started
+        self._cache.added(keep=path)
+        seconds = len(samples) / rate
+        log.info("%s %s: %.1f s of audio in %.2f s (%d chars)", self.engine, role, seconds, synth_seconds, len(text))
+        return AudioClip(key, path, seconds, synth_seconds, self.engine, self._engine.voice(role))

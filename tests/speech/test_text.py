@@ -1,0 +1,43 @@
+import pytest
+
+from dllab.errors import UserError
+from dllab.speech.text import chunks, clean
+
+LONG = ("Première phrase courte. Une deuxième phrase, un peu plus longue, avec des virgules, des incises "
+        "et encore des mots pour dépasser la limite ! Troisième ? Quatrième: fin.\nNouveau paragraphe "
+        "sans ponctuation finale " + "mot " * 60 + "anticonstitutionnellement" * 12)
+
+
+@pytest.mark.parametrize("limit", [40, 80, 180, 1000])
+def test_chunks_respect_the_limit_and_keep_every_word(limit):
+    text = clean(LONG, 10_000)
+    pieces = chunks(text, limit)
+    assert all(0 < len(p) <= limit for p in pieces)
+    words = " ".join(pieces).split()
+    if limit >= 300:  # the 300-character "word" is only truncated below its length
+        assert words == text.split()
+    else:
+        assert words[:-1] == text.split()[:-1]
+
+
+def test_short_sentences_are_grouped_and_long_ones_split_at_sentence_ends():
+    assert chunks("Oui. Non. Peut-être.", 100) == ["Oui. Non. Peut-être."]
+    assert chunks("Oui. Non. Peut-être.", 10) == ["Oui. Non.", "Peut-être."]
+    assert chunks("Une phrase, puis une autre partie", 15) == ["Une phrase,", "puis une autre", "partie"]
+
+
+def test_clean_removes_control_characters_and_extra_spaces():
+    assert clean("  Bonjour\x00\x1b[31m   le\u200b monde \t\n\n\n Salut\r\n ", 100) == "Bonjour [31m le monde\nSalut"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t \r\n", "\x00\x07", "\u200b"])
+def test_nothing_to_say_is_a_user_error(text):
+    with pytest.raises(UserError, match="no text to speak"):
+        clean(text, 100)
+
+
+def test_too_long_and_wrong_type_are_user_errors():
+    with pytest.raises(UserError, match="at most 10 .*tts.max_chars"):
+        clean("x" * 11, 10)
+    with pytest.raises(UserError, match="must be a string"):
+        clean(None, 10)
