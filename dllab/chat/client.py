@@ -1,0 +1,123 @@
+"""Running the real server in a child process and talking to it over HTTP, as the web page does.
+
+Used by the ``serve`` stage, ``bench/serve.py`` and the tests, so that all of them measure what a user gets.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from dllab.errors import UserError
+
+SERVE_SCRIPT = Path(__file__).resolve().parents[2] / "web" / "serve.py"
+READY = "serving on "
+
+
+@contextmanager
+def running_server(*args: str, start_timeout: float = 180) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Start ``python web/serve.py --port 0 ARGS`` on a free local port; yield (base URL, process).
+
+    The server is always stopped on exit. Its output goes to a temporary log (a pipe nobody reads
+    would block it once full); if it fails to start, the log's last lines are in the error.
+    """
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:
+        process = subprocess.Popen([sys.executable, str(SERVE_SCRIPT), "--host", "127.0.0.1", "--port", "0", *args],
+                                   stdout=log, stderr=subprocess.STDOUT, text=True)
+        try:
+            yield _wait_until_ready(process, log, start_timeout), process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_ready(process: subprocess.Popen, log, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log.seek(0)
+        output = log.read()
+        for line in output.splitlines():
+            if line.startswith(READY):
+                return line[len(READY):].strip()
+        if process.poll() is not None:
+            tail = "\n".join(output.strip().splitlines()[-5:])
+            raise UserError(f"the chat server exited with status {process.returncode}: {tail}")
+        time.sleep(0.1)
+    raise UserError(f"the chat server did not start within {timeout:.0f} s")
+
+
+def get(base_url: str, path: str, timeout: float = 30) -> tuple[int, dict, bytes]:
+    """GET ``path``; return (status, headers, body) without raising on 4xx/5xx."""
+    return _open(urllib.request.Request(base_url + path), timeout)
+
+
+def post_json(base_url: str, path: str, payload, timeout: float = 300) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(base_url + path, data=json.dumps(payload).encode("utf-8"), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    return _open(request, timeout)
+
+
+def _open(request: urllib.request.Request, timeout: float) -> tuple[int, dict, bytes]:
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def stream_chat(base_url: str, question: str, history: list[dict] | None = None, timeout: float = 600) -> dict:
+    """Ask over ``POST /chat/stream`` and gather the events, timed on the client side.
+
+    Returns {answer, sources, audio: {role: clip}, timings (the server's), tokens, events (names in order),
+    client: {first_token_s, total_s}}.
+    """
+    body = json.dumps({"question": question, "history": history or []}).encode("utf-8")
+    request = urllib.request.Request(base_url + "/chat/stream", data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "Accept": "text/event-stream"})
+    started = time.perf_counter()
+    result = {"answer": None, "sources": None, "audio": {}, "tokens": [], "events": [], "client": {}}
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        for name, data in _events(response):
+            result["events"].append(name)
+            if name == "token":
+                result["client"].setdefault("first_token_s", round(time.perf_counter() - started, 3))
+                result["tokens"].append(data["text"])
+            elif name == "audio":
+                result["audio"][data["role"]] = data
+            elif name == "sources":
+                result["sources"] = data["sources"]
+            elif name == "done":
+                result.update(answer=data["answer"], timings=data["timings"])
+            elif name == "error":
+                raise UserError(f"the server failed to answer {question!r}: {data['error']}")
+    result["client"]["total_s"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _events(response) -> Iterator[tuple[str, dict]]:
+    """Server-Sent Events from a streamed HTTP response: (event name, decoded JSON data)."""
+    name, data = "message", []
+    for raw in response:
+        line = raw.decode("utf-8").rstrip("\r\n")
+        if not line:
+            if data:
+                yield name, json.loads("\n".join(data))
+            name, data = "message", []
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip())
+
+
+def is_wav(data: bytes) -> bool:
+    return len(data) > 44 and data[:4] == b"RIFF" and data[8:12] == b"WAVE"

