@@ -1,0 +1,88 @@
+"""Headless Chromium (Debian's, driven by Selenium) on the page served by the real server."""
+import json
+import shutil
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required", "--window-size=1100,900"]
+QUESTION = "Quelles sont les différentes variantes de la tarte aux pommes ? <b>vite</b>"
+
+# Fetch an audio element's source in the page and report its header bytes and playable duration.
+CHECK_AUDIO = """
+const [selector, done] = [arguments[0], arguments[arguments.length - 1]];
+const audio = document.querySelector(selector);
+fetch(audio.src).then(r => r.arrayBuffer().then(buf => {
+  const head = String.fromCharCode(...new Uint8Array(buf.slice(0, 12)));
+  const report = () => done({status: r.status, type: r.headers.get("Content-Type"), head, duration: audio.duration});
+  if (audio.readyState >= 1) report(); else audio.addEventListener("loadedmetadata", report, {once: true});
+}));
+"""
+
+
+@pytest.fixture()
+def browser(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    assert shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER), "install Debian's chromium and chromium-driver"
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS + [f"--user-data-dir={tmp_path / 'profile'}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def test_page_streams_the_answer_shows_sources_and_both_voices(browser, live_server, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(live_server + "/")
+    wait = WebDriverWait(browser, 240, poll_frequency=0.05)
+    wait.until(lambda d: "passages indexés" in d.find_element(By.ID, "server-info").text)
+    box = browser.find_element(By.CSS_SELECTOR, "label[for=question] + .ask-row textarea")
+    assert box.get_attribute("id") == "question"
+    box.send_keys(QUESTION, Keys.ENTER)  # the keyboard alone is enough
+
+    # While streaming: the answer bubble is busy and text grows before the sources appear.
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".answer .text").text.strip())
+    saw_partial = browser.find_element(By.CSS_SELECTOR, ".answer").get_attribute("aria-busy") == "true"
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".answer").get_attribute("aria-busy") == "false")
+    assert saw_partial
+    assert browser.find_element(By.ID, "error").get_attribute("hidden") is not None
+
+    # The question is shown as text, markup included, never interpreted.
+    assert browser.find_element(By.CSS_SELECTOR, ".question .text").text == QUESTION
+    assert not browser.find_elements(By.CSS_SELECTOR, ".question .text b")
+    sources = browser.find_elements(By.CSS_SELECTOR, ".source-list li")
+    assert sources and "tarte.txt" in sources[0].find_element(By.CSS_SELECTOR, ".source-where").text
+    assert browser.find_element(By.CSS_SELECTOR, ".timings").text
+
+    for selector in (".question-audio", ".answer-audio"):
+        audio = browser.execute_async_script(CHECK_AUDIO, selector)
+        assert audio["status"] == 200 and audio["type"] == "audio/wav", audio
+        assert audio["head"][:4] == "RIFF" and audio["head"][8:12] == "WAVE"
+        assert audio["duration"] > 0.2
+    assert browser.save_screenshot(str(tmp_path / "page.png"))  # kept in pytest's temp folder to look at
+
+
+def test_a_server_error_is_shown_in_the_page(browser, live_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(live_server + "/")
+    browser.find_element(By.ID, "question").send_keys("x" * 1000)
+    browser.execute_script("document.getElementById('question').maxLength = 5000;"
+                           "document.getElementById('question').value += 'y'.repeat(10);")
+    browser.find_element(By.ID, "send").click()
+    error = WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "error").text)
+    assert "the limit is 1000" in error
+    assert json.loads(browser.execute_script("return JSON.stringify(document.activeElement.id)")) == "question"
