@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md", ".pdf")
 LONG_LINE = 20_000  # characters without a line break: worth a warning (the chunker still splits it)
+_PAGE_NUMBER = re.compile(r"^\s*[-–—]?\s*(page\s*)?\d{1,4}(\s*/\s*\d{1,4})?\s*[-–—]?\s*$", re.IGNORECASE)
 
 
 class DocumentProblem(DataError):
@@ -67,7 +68,7 @@ def load_document(path: Path, root: Path) -> Document:
     else:
         text, warnings = _decode_text(data, name)
         if path.suffix.lower() == ".md":
-            text = re.sub(r"(?m)^\s{0,3}#{1,6}\s*", "", text)  # headings keep their words, lose the marks
+            text = re.sub(r"(?m)^[ \t]{0,3}#{1,6}[ \t]*", "", text)  # headings keep their words, lose the marks
         pages = [Page(None, clean_text(text))]
     if not any(p.text for p in pages):
         raise DocumentProblem(f"{name}: no text once cleaned (only spaces or control characters); skipped", "empty")
@@ -126,13 +127,30 @@ def _read_pdf(data: bytes, name: str) -> tuple[list[Page], list[str]]:
     except Exception as exc:  # pypdf raises many types on damaged files
         raise DocumentProblem(f"{name}: not a readable PDF ({type(exc).__name__}: {exc}); skipped (is it damaged?)",
                               "corrupt") from None
-    pages = [Page(number, clean_text(text)) for number, text in enumerate(texts, start=1)]
+    pages = [Page(number, clean_text(_mark_paragraphs(text))) for number, text in enumerate(texts, start=1)]
     empty = [p.number for p in pages if not p.text]
     if len(empty) == len(pages):
         raise DocumentProblem(f"{name}: no text layer in its {len(pages)} page(s) (a scan?); skipped: "
                               "run OCR on it first (e.g. ocrmypdf)", "no_text")
     warnings = [f"{name}: no text on page(s) {', '.join(map(str, empty))}"] if empty else []
     return [p for p in pages if p.text], warnings
+
+
+def _mark_paragraphs(text: str) -> str:
+    """Turn a PDF page's lines into paragraphs: a line much shorter than the page's full lines ends one.
+
+    PDF text has no paragraph marks, only lines; headings, list items and last lines of paragraphs are
+    the short ones. Lines holding only a page number (running footers) are dropped.
+    """
+    lines = [line.rstrip() for line in text.split("\n")]
+    lines = [line for line in lines if not _PAGE_NUMBER.match(line)]
+    full = max((len(" ".join(line.split())) for line in lines), default=0)
+    out = []
+    for line in lines:
+        out.append(line)
+        if len(" ".join(line.split())) < 0.8 * full:
+            out.append("")
+    return "\n".join(out)
 
 
 def _decrypt_without_password(reader) -> bool:

@@ -80,8 +80,8 @@ def _update(client, root: Path, files: list[Path], params: dict, force_rebuild: 
         raise DataError("; ".join(map(str, plan.problems)) + " (rag.strict is true: fix or remove these files, "
                         "or set rag.strict: false to skip them)")
 
-    new = [c for _, _, _, chunks in plan.changed for c in chunks
-           if c.chunk_id not in set(indexed.get(c.file, Indexed()).ids)]
+    known = {chunk_id for entry in indexed.values() for chunk_id in entry.ids}
+    new = [c for _, _, _, chunks in plan.changed for c in chunks if c.chunk_id not in known]
     embedding_seconds = 0.0
     if new:
         model = load_model(params["embedding_model"])
@@ -164,19 +164,30 @@ def _plan(root: Path, files: list[Path], indexed: dict[str, Indexed], params: di
     """Sort files into unchanged, changed (read and chunked) and problems; identical copies are problems."""
     import hashlib
 
-    plan, first_with_hash = Plan(), {}
-    for path in files:
-        name = path.relative_to(root).as_posix()
+    plan = Plan()
+    names = [path.relative_to(root).as_posix() for path in files]
+    digests, blank = [], set()
+    for name, path in zip(names, files):
         data = path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        if data.strip() and digest in first_with_hash:
-            plan.problems.append(DocumentProblem(f"{name}: same content as {first_with_hash[digest]}; skipped "
+        digests.append(hashlib.sha256(data).hexdigest())
+        if not data.strip():
+            blank.add(name)  # reported as empty below, not as a copy of another empty file
+
+    def already_indexed(name: str, digest: str) -> bool:
+        return indexed.get(name, Indexed()).hashes == {digest}
+
+    # Of identical files, keep the one already indexed (nothing to embed), else the first by name.
+    keeper: dict[str, str] = {}
+    for name, digest in sorted(zip(names, digests), key=lambda nd: (not already_indexed(*nd), nd[0])):
+        keeper.setdefault(digest, name)
+    for path, name, digest in zip(files, names, digests):
+        if keeper[digest] != name and name not in blank:
+            plan.problems.append(DocumentProblem(f"{name}: same content as {keeper[digest]}; skipped "
                                                  "(remove one of the copies)", "duplicate"))
             plan.problem_files.append(name)
             continue
-        first_with_hash.setdefault(digest, name)
         have = indexed.get(name)
-        if have and have.hashes == {digest} and len(have.ids) == have.expected:
+        if already_indexed(name, digest) and len(have.ids) == have.expected:
             plan.unchanged.append(name)
             continue
         try:

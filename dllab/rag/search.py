@@ -25,6 +25,7 @@ from dllab.rag.lexical import BM25
 
 DEFAULT_INDEX = "models/chromadb"
 CANDIDATES = 50  # passages taken from each ranking before fusion
+RECENT_QUERIES = 256  # question embeddings kept in memory
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Retriever:
         self.position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
         self.lexical = BM25(self.texts)
         self._lock = threading.Lock()  # the chat service may call from several threads
+        self._recent_queries: dict[str, np.ndarray] = {}
         self._finalizer = weakref.finalize(self, cleanup) if cleanup else None
 
     @classmethod
@@ -96,13 +98,11 @@ class Retriever:
 
     def search(self, question: str, k: int = 4, lexical_weight: float | None = None) -> list[Hit]:
         """The ``k`` most relevant chunks for ``question``, best first."""
-        from dllab.rag.embeddings import embed
-
         if not question.strip() or not self.ids:
             return []
         weight = self.lexical_weight if lexical_weight is None else lexical_weight
         with self._lock:
-            query = embed(self.model, [question])[0]  # (dimension,)
+            query = self._query_vector(question)  # (dimension,)
             dense = self._dense_candidates(query, max(CANDIDATES, k))
             lexical = self.lexical.scores(question)  # (n_chunks,)
             top_lexical = max(float(lexical.max()), 1e-9)
@@ -112,6 +112,16 @@ class Retriever:
         scores = {i: (1 - weight) * dense[i] + weight * float(lexical[i]) / top_lexical for i in candidates}
         best = sorted(scores, key=lambda i: (-scores[i], i))[:k]
         return [self._hit(i, scores[i]) for i in best]
+
+    def _query_vector(self, question: str) -> np.ndarray:
+        """The question's embedding; recent ones are kept, as chat users and evaluations repeat questions."""
+        from dllab.rag.embeddings import embed
+
+        if question not in self._recent_queries:
+            if len(self._recent_queries) >= RECENT_QUERIES:
+                self._recent_queries.pop(next(iter(self._recent_queries)))  # the oldest
+            self._recent_queries[question] = embed(self.model, [question])[0]
+        return self._recent_queries[question]
 
     def _dense_candidates(self, query: np.ndarray, n: int) -> dict[int, float]:
         """Index of chunk → cosine similarity, for the ``n`` nearest chunks."""
