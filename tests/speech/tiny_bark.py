@@ -7,6 +7,10 @@ Real layout (what Bark, transformers and torch.hub download):
 - ``$HF_HOME/hub/models--bert-base-multilingual-cased/snapshots/<commit>/`` the tokenizer files;
 - ``$TORCH_HOME/hub/checkpoints/encodec_24khz-d7cc33bc.th`` encodec's state dict.
 The vocabularies and encodec's architecture are the real ones; only the GPTs are one thin layer.
+
+Random weights never say "end of speech", so Bark would make its maximum of 768 semantic tokens (15 s of
+audio, a minute of CPU on a busy machine) per piece. One embedding dimension of the text model is made a
+clock that says it after ``SEMANTIC_TOKENS`` tokens (about 0.8 s of audio), as a trained model would.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ VOCABS = {  # Bark's real input and output vocabulary sizes
 WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Bonjour", "bonjour", "Salut", "à", "tous", "ça",
          "va", "le", "la", "monde", ".", ",", "?", "!", "'", "-", "é", "##s", "##e", "##t"]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
+SEMANTIC_TOKENS = 40
 
 
 def make_tiny_bark(root: Path, small: bool = True) -> dict[str, str]:
@@ -44,6 +49,8 @@ def _write_gpts(folder: Path, suffix: str) -> None:
     for part, vocab in VOCABS.items():
         config, model_class = (FineGPTConfig, FineGPT) if part == "fine" else (GPTConfig, GPT)
         model = model_class(config(**TINY, **vocab))
+        if part == "text":
+            _stop_after(model, SEMANTIC_TOKENS)
         checkpoint = {
             "model_args": {**TINY, **vocab},
             "model": {f"_orig_mod.{k}": v for k, v in model.state_dict().items()},
@@ -51,6 +58,29 @@ def _write_gpts(folder: Path, suffix: str) -> None:
             "iter_num": 0,
         }
         torch.save(checkpoint, folder / f"{part}{suffix}.pt")
+
+
+@torch.no_grad()
+def _stop_after(model, tokens: int) -> None:
+    """Make the text model predict Bark's end token (SEMANTIC_PAD_TOKEN) once ``tokens`` are generated.
+
+    Dimension 0 of the residual stream is set by the position embedding alone (-1 before, +100 from
+    then on); only the end token's output row reads it, so the end is certain then and unlikely before.
+    """
+    from bark.generation import SEMANTIC_PAD_TOKEN
+
+    clock, first_generated = 0, 256 + 1  # text and history are merged into 256 positions, plus the infer token
+    model.transformer.wte.weight[:, clock] = 0
+    for block in model.transformer.h:
+        block.attn.c_proj.weight[clock] = 0
+        block.attn.c_proj.bias[clock] = 0
+        block.mlp.c_proj.weight[clock] = 0
+        block.mlp.c_proj.bias[clock] = 0
+    model.transformer.wpe.weight[:, clock] = -1.0
+    model.transformer.wpe.weight[first_generated + tokens:, clock] = 100.0
+    model.lm_head.weight[:, clock] = 0
+    model.lm_head.weight[SEMANTIC_PAD_TOKEN] = 0
+    model.lm_head.weight[SEMANTIC_PAD_TOKEN, clock] = 10.0
 
 
 def _write_tokenizer(repo: Path) -> None:
