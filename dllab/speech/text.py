@@ -12,14 +12,17 @@ from dllab.errors import UserError
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…;:])\s+|\n\s*")
 _CLAUSE_END = re.compile(r"(?<=[,;:)])\s+")
+# Markdown that language models put in answers; engines would spell it ("astérisque astérisque Paris").
+_MARKDOWN = re.compile(r"[*`]+|^[ \t]*#+[ \t]*|(?<!\w)_+|_+(?!\w)", re.MULTILINE)
 
 
 def clean(text: str, max_chars: int) -> str:
-    """``text`` on one line, without control characters; UserError when empty or too long."""
+    """``text`` without control characters, Markdown marks or extra spaces; UserError when empty or too long."""
     if not isinstance(text, str):
         raise UserError(f"text to speak must be a string, not {type(text).__name__}")
     # Control and format characters (NUL, escape, zero-width...) would reach the engine as noise.
     kept = "".join(c if unicodedata.category(c)[0] != "C" or c in "\n\t" else " " for c in text)
+    kept = _MARKDOWN.sub("", kept)
     kept = "\n".join(" ".join(line.split()) for line in kept.splitlines())
     kept = re.sub(r"\n+", "\n", kept).strip()
     if not kept:

@@ -30,7 +30,12 @@ def test_clean_removes_control_characters_and_extra_spaces():
     assert clean("  Bonjour\x00\x1b[31m   le\u200b monde \t\n\n\n Salut\r\n ", 100) == "Bonjour [31m le monde\nSalut"
 
 
-@pytest.mark.parametrize("text", ["", "   ", "\n\t \r\n", "\x00\x07", "\u200b"])
+def test_clean_drops_markdown_marks_but_keeps_words():
+    text = "# Réponse\n**Paris** est la `capitale`, dit _le_ __guide__ (snake_case, 5 * 3)."
+    assert clean(text, 500) == "Réponse\nParis est la capitale, dit le guide (snake_case, 5 3)."
+
+
+@pytest.mark.parametrize("text", ["", "   ", "**", "# ", "\n\t \r\n", "\x00\x07", "\u200b"])
 def test_nothing_to_say_is_a_user_error(text):
     with pytest.raises(UserError, match="no text to speak"):
         clean(text, 100)
