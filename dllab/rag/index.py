@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 
 COLLECTION = "knowledge_base"
 CHUNKER_VERSION = 1  # bump when chunking.py changes its output: existing indexes are then rebuilt
-REBUILD_KEYS = ("embedding_model", "dimension", "chunk_size", "chunk_overlap", "chunker_version")
 NO_TEXT_KINDS = ("no_text", "empty")
 
 
@@ -56,10 +55,8 @@ def build_index(docs_dir: str | Path, index_dir: str | Path, params: dict) -> di
     files = list_files(root)
     if not files:
         raise DataError(f"{root}: no .txt, .md or .pdf files to index; put documents there or change rag.docs_dir")
-    import chromadb
-
     Path(index_dir).mkdir(parents=True, exist_ok=True)
-    client = chromadb.PersistentClient(path=str(index_dir))
+    client = open_client(index_dir)
     try:
         stats = _update(client, root, files, params)
     finally:
@@ -68,49 +65,45 @@ def build_index(docs_dir: str | Path, index_dir: str | Path, params: dict) -> di
     return stats
 
 
-def _update(client, root: Path, files: list[Path], params: dict, force_rebuild: str | None = None) -> dict:
-    from dllab.rag.embeddings import dimension, load_model
+def open_client(index_dir: str | Path):
+    """A Chroma client on ``index_dir``, without usage telemetry (it would try the network)."""
+    import chromadb
+    from chromadb.config import Settings
 
-    collection, rebuilt = _open_collection(client, params, force_rebuild)
-    indexed = _indexed_files(collection)
+    return chromadb.PersistentClient(path=str(index_dir), settings=Settings(anonymized_telemetry=False))
+
+
+def _update(client, root: Path, files: list[Path], params: dict, force_rebuild: str | None = None) -> dict:
+    from dllab.rag.embeddings import dimension, embed, load_model
+
+    existing = _existing_collection(client)
+    rebuilt = force_rebuild or _rebuild_reason(existing, params)
+    indexed = _indexed_files(existing) if existing is not None and not rebuilt else {}
     plan = _plan(root, files, indexed, params)
     for problem in plan.problems:
         log.warning("%s", problem)
-    if params["strict"] and plan.problems:
+    if params["strict"] and plan.problems:  # before anything in the index is touched
         raise DataError("; ".join(map(str, plan.problems)) + " (rag.strict is true: fix or remove these files, "
                         "or set rag.strict: false to skip them)")
+    collection = existing if existing is not None and not rebuilt else _new_collection(client, params, rebuilt)
 
     known = {chunk_id for entry in indexed.values() for chunk_id in entry.ids}
     new = [c for _, _, _, chunks in plan.changed for c in chunks if c.chunk_id not in known]
     embedding_seconds = 0.0
     if new:
         model = load_model(params["embedding_model"])
-        if dimension(model) != collection.metadata["dimension"]:
+        if dimension(model) != collection.metadata["dimension"]:  # same name, other model files
             return _update(client, root, files, params,
                            f"{params['embedding_model']} now gives {dimension(model)}-dim vectors")
-        from dllab.rag.embeddings import embed
-
         log.info("embedding %d new chunk(s) with %s", len(new), params["embedding_model"])
         start = time.perf_counter()
         vectors = embed(model, [c.text for c in new], params["batch_size"], progress=True)
         embedding_seconds = time.perf_counter() - start
         _add(client, collection, new, vectors, plan)
-
     removed = _remove_stale(collection, plan, indexed)
-    collection.modify(metadata={**collection.metadata, "state": "ready", "lexical_weight": params["lexical_weight"]})
-    skipped = [{"file": f, "kind": p.kind, "reason": str(p)} for f, p in zip(plan.problem_files, plan.problems)]
-    indexed_now = _indexed_files(collection)
+    mark_ready(collection, params["lexical_weight"])
     return {
-        "files": len(files),
-        "files_indexed": len(indexed_now),
-        "pages": sum(i.pages for i in indexed_now.values()),
-        "chunks": collection.count(),
-        "files_without_text": sum(p.kind in NO_TEXT_KINDS for p in plan.problems),
-        "files_skipped": len(skipped),
-        "skipped": skipped,
-        "files_unchanged": len(plan.unchanged),
-        "files_added": sum(f not in indexed for f, *_ in plan.changed),
-        "files_updated": sum(f in indexed for f, *_ in plan.changed),
+        **_summary(collection, files, plan, indexed),
         "files_removed": removed["files"],
         "chunks_added": len(new),
         "chunks_removed": removed["chunks"],
@@ -122,31 +115,65 @@ def _update(client, root: Path, files: list[Path], params: dict, force_rebuild: 
     }
 
 
-def _open_collection(client, params: dict, force_rebuild: str | None):
-    """The collection, recreated when the embedder or chunking differs; returns (collection, why rebuilt)."""
+def _summary(collection, files: list[Path], plan: Plan, indexed: dict[str, Indexed]) -> dict:
+    """Counts of files, pages and chunks after an update."""
+    skipped = [{"file": f, "kind": p.kind, "reason": str(p)} for f, p in zip(plan.problem_files, plan.problems)]
+    now = _indexed_files(collection)
+    return {
+        "files": len(files),
+        "files_indexed": len(now),
+        "pages": sum(entry.pages for entry in now.values()),
+        "chunks": collection.count(),
+        "files_without_text": sum(p.kind in NO_TEXT_KINDS for p in plan.problems),
+        "files_skipped": len(skipped),
+        "skipped": skipped,
+        "files_unchanged": len(plan.unchanged),
+        "files_added": sum(f not in indexed for f, *_ in plan.changed),
+        "files_updated": sum(f in indexed for f, *_ in plan.changed),
+    }
+
+
+def _existing_collection(client):
     from chromadb.errors import NotFoundError
 
-    wanted = {"embedding_model": params["embedding_model"], "chunk_size": params["chunk_size"],
-              "chunk_overlap": params["chunk_overlap"], "chunker_version": CHUNKER_VERSION}
     try:
-        collection = client.get_collection(COLLECTION)
+        return client.get_collection(COLLECTION, embedding_function=None)
     except NotFoundError:
-        collection, reason = None, None
-    else:
-        old = collection.metadata or {}
-        changed = [k for k in wanted if old.get(k) != wanted[k]]
-        reason = force_rebuild or (
-            "; ".join(f"{k} {old.get(k)!r} → {wanted[k]!r}" for k in changed) if changed else None)
-        if reason is None:
-            return collection, None
-        log.info("rebuilding the index: %s", reason)
-        client.delete_collection(COLLECTION)
+        return None
+
+
+def _wanted(params: dict) -> dict:
+    """The collection metadata that must match for the stored vectors and chunks to be reused."""
+    return {"embedding_model": params["embedding_model"], "chunk_size": params["chunk_size"],
+            "chunk_overlap": params["chunk_overlap"], "chunker_version": CHUNKER_VERSION}
+
+
+def _rebuild_reason(collection, params: dict) -> str | None:
+    if collection is None:
+        return None
+    old, wanted = collection.metadata or {}, _wanted(params)
+    changed = [k for k in wanted if old.get(k) != wanted[k]]
+    return "; ".join(f"{k} {old.get(k)!r} → {wanted[k]!r}" for k in changed) or None
+
+
+def _new_collection(client, params: dict, rebuilt: str | None):
     from dllab.rag.embeddings import dimension, load_model
 
-    wanted["dimension"] = dimension(load_model(params["embedding_model"]))
-    collection = client.create_collection(COLLECTION, configuration={"hnsw": {"space": "cosine"}},
-                                          metadata={**wanted, "state": "building"}, embedding_function=None)
-    return collection, reason
+    if rebuilt:
+        log.info("rebuilding the index: %s", rebuilt)
+        client.delete_collection(COLLECTION)
+    return create_collection(client, {**_wanted(params), "dimension": dimension(load_model(params["embedding_model"]))})
+
+
+def create_collection(client, metadata: dict):
+    """An empty collection for cosine search; ``state`` becomes 'ready' once its build has finished."""
+    return client.create_collection(COLLECTION, configuration={"hnsw": {"space": "cosine"}},
+                                    metadata={**metadata, "state": "building"}, embedding_function=None)
+
+
+def mark_ready(collection, lexical_weight: float) -> None:
+    """Record that the build finished, and the ranking weight searches of this index use."""
+    collection.modify(metadata={**collection.metadata, "state": "ready", "lexical_weight": lexical_weight})
 
 
 def _indexed_files(collection) -> dict[str, Indexed]:
@@ -203,7 +230,7 @@ def _plan(root: Path, files: list[Path], indexed: dict[str, Indexed], params: di
     return plan
 
 
-def _metadata(chunk: Chunk, digest: str, pages: int, total: int) -> dict:
+def chunk_metadata(chunk: Chunk, digest: str, pages: int, total: int) -> dict:
     # Chroma metadata cannot hold None: page 0 means "no page" (text files).
     return {"file": chunk.file, "page": chunk.page or 0, "position": chunk.position, "file_hash": digest,
             "file_pages": pages, "file_chunks": total}
@@ -212,7 +239,7 @@ def _metadata(chunk: Chunk, digest: str, pages: int, total: int) -> dict:
 def _add(client, collection, new: list[Chunk], vectors, plan: Plan) -> None:
     """Write the new chunks, and refresh position and file hash of the kept chunks of changed files."""
     info = {file: (digest, pages, chunks) for file, digest, pages, chunks in plan.changed}
-    metas = [_metadata(c, info[c.file][0], info[c.file][1], len(info[c.file][2])) for c in new]
+    metas = [chunk_metadata(c, info[c.file][0], info[c.file][1], len(info[c.file][2])) for c in new]
     step = client.get_max_batch_size()
     for i in range(0, len(new), step):
         collection.add(ids=[c.chunk_id for c in new[i:i + step]], embeddings=vectors[i:i + step],
@@ -222,7 +249,7 @@ def _add(client, collection, new: list[Chunk], vectors, plan: Plan) -> None:
     for i in range(0, len(kept), step):
         part = kept[i:i + step]
         collection.update(ids=[c.chunk_id for c, _ in part],
-                          metadatas=[_metadata(c, digest, pages, len(chunks)) for c, (digest, pages, chunks) in part])
+                          metadatas=[chunk_metadata(c, digest, pages, len(chunks)) for c, (digest, pages, chunks) in part])
 
 
 def _remove_stale(collection, plan: Plan, indexed: dict[str, Indexed]) -> dict:

@@ -5,6 +5,7 @@ words. Fusing its cosine similarity with BM25 (see ``search.py``) recovers them.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -20,6 +21,7 @@ tu un une vos votre vous c d j l m n s t y est sont etait etre avoir ont ai as s
 toute toutes quel quelle quels quelles comment pourquoi quand combien faut peut doit cela ca celle celui ceux
 donc alors aussi comme si
 """.split())
+_WORD = re.compile(r"[a-z0-9]+")
 # Endings removed after the plural: enough to match caramélisée / caraméliser / caramélisation.
 _SUFFIXES = ("ements", "ement", "ations", "ation", "euses", "euse", "eurs", "eur", "ees", "ee", "es", "er",
              "ez", "e")
@@ -27,11 +29,13 @@ _SUFFIXES = ("ements", "ement", "ations", "ation", "euses", "euse", "eurs", "eur
 
 def tokens(text: str) -> list[str]:
     """Lower-cased, accent-free, stemmed content words."""
-    text = unicodedata.normalize("NFKD", text.lower().replace("œ", "oe").replace("æ", "ae"))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return [_stem(w) for w in re.findall(r"[a-z0-9]+", text) if w not in STOPWORDS and len(w) > 1]
+    text = text.lower().replace("œ", "oe").replace("æ", "ae")
+    # Decomposing then dropping non-ASCII removes the accents (é → e); words are ASCII runs anyway.
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return [_stem(w) for w in _WORD.findall(text) if w not in STOPWORDS and len(w) > 1]
 
 
+@functools.lru_cache(maxsize=65536)  # a corpus has few distinct words: stem each once
 def _stem(word: str) -> str:
     if len(word) > 4 and word.endswith("aux"):
         word = word[:-3] + "al"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from dllab.errors import UserError
-from dllab.rag.index import COLLECTION
+from dllab.rag.index import COLLECTION, open_client
 from dllab.rag.lexical import BM25
 
 DEFAULT_INDEX = "models/chromadb"
@@ -57,7 +57,6 @@ class Retriever:
     @classmethod
     def open(cls, index_dir: str | Path = DEFAULT_INDEX) -> "Retriever":
         """Open the index built by ``dvc repro rag_index`` with the embedding model recorded in it."""
-        import chromadb
         from chromadb.errors import NotFoundError
 
         from dllab.rag.embeddings import load_model
@@ -68,7 +67,7 @@ class Retriever:
             raise missing
         copy = Path(tempfile.mkdtemp(prefix="dllab-rag-"))
         shutil.copytree(index_dir, copy, dirs_exist_ok=True)
-        client = chromadb.PersistentClient(path=str(copy))
+        client = open_client(copy)
 
         def cleanup():
             client.close()
@@ -134,7 +133,7 @@ class Retriever:
             return {}
         stored = self.collection.get(ids=[self.ids[i] for i in indices], include=["embeddings"])
         vectors = np.asarray(stored["embeddings"], dtype=np.float32)  # (n, dimension), unit length
-        return {self.position[i]: float(s) for i, s in zip(stored["ids"], vectors @ query)}
+        return {self.position[chunk_id]: float(cosine) for chunk_id, cosine in zip(stored["ids"], vectors @ query)}
 
     def _hit(self, i: int, score: float) -> Hit:
         meta = self.metadatas[i]

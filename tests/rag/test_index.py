@@ -10,11 +10,9 @@ from tests.rag.conftest import HISTORY, PDF_PAGES, RECIPE, SMALL_PARAMS, make_pd
 
 
 def ids_by_file(index_dir) -> dict[str, set[str]]:
-    import chromadb
+    from dllab.rag.index import COLLECTION, open_client
 
-    from dllab.rag.index import COLLECTION
-
-    client = chromadb.PersistentClient(path=str(index_dir))
+    client = open_client(index_dir)
     try:
         stored = client.get_collection(COLLECTION).get(include=["metadatas"])
     finally:
@@ -111,6 +109,8 @@ def test_strict_mode_stops_before_touching_the_index(built):
     make_scan_pdf(docs / "scan.pdf")
     with pytest.raises(DataError, match=r"scan\.pdf: no text layer.*rag\.strict is true"):
         build_index(docs, index, {**SMALL_PARAMS, "strict": True})
+    with pytest.raises(DataError, match=r"scan\.pdf"):  # not even a rebuild starts
+        build_index(docs, index, {**SMALL_PARAMS, "strict": True, "chunk_size": 200})
     assert ids_by_file(index) == before
 
 

@@ -1,0 +1,118 @@
+"""Benchmark the knowledge base: embedding throughput, full build and reload of the default documents,
+retrieval quality on data/rag/questions.yaml, and query latency on a synthetic collection of 10,000 chunks.
+
+Writes reports/bench/rag.json with the machine description. Run: `python bench/rag.py` (about 1-2 minutes).
+The synthetic collection stores random unit vectors with texts made of the documents' own words, so the
+dense search (HNSW), the BM25 part and the fusion run at that scale without embedding 10,000 chunks first.
+"""
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dllab.files import write_json
+from dllab.params import load_section
+from dllab.rag.config import SPEC
+from dllab.runtime import machine_description
+
+
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+def synthetic_index(folder: Path, texts: list[str], size: int, params: dict, dimension: int, seed: int = 0) -> float:
+    """Write ``size`` chunks of shuffled document words with random unit vectors; return the seconds it took."""
+    from dllab.rag.chunking import Chunk, chunk_id
+    from dllab.rag.index import chunk_metadata, create_collection, mark_ready, open_client
+
+    rng = np.random.default_rng(seed)
+    words = " ".join(texts).split()
+    lengths = rng.integers(60, 100, size)  # words per chunk: ~400-600 characters like the real ones
+    chunks = [" ".join(rng.choice(words, n)) for n in lengths]
+    vectors = rng.standard_normal((size, dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    client = open_client(folder)
+    start = time.perf_counter()
+    collection = create_collection(client, {"embedding_model": params["embedding_model"], "dimension": dimension,
+                                            "chunk_size": params["chunk_size"], "chunk_overlap": params["chunk_overlap"]})
+    step = client.get_max_batch_size()
+    for first in range(0, size, step):
+        part = [Chunk(text, f"synthetic/{(first + i) // 100:03d}.txt", None, (first + i) % 100,
+                      chunk_id("synthetic", None, text, first + i)) for i, text in enumerate(chunks[first:first + step])]
+        collection.add(ids=[c.chunk_id for c in part], embeddings=vectors[first:first + step],
+                       documents=[c.text for c in part], metadatas=[chunk_metadata(c, "x", 1, 100) for c in part])
+    mark_ready(collection, params["lexical_weight"])
+    client.close()
+    return time.perf_counter() - start
+
+
+def latencies(retriever, questions: list[str], k: int, repeats: int) -> dict:
+    retriever.search("Question d'échauffement.", k)
+    seconds = []
+    for n in range(repeats):
+        for question in questions:
+            retriever._recent_queries.clear()  # time the question's embedding too, every time
+            seconds.append(timed(retriever.search, question, k)[1] * 1000)
+    return {"queries": len(seconds), "p50": round(float(np.percentile(seconds, 50)), 2),
+            "p95": round(float(np.percentile(seconds, 95)), 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--questions", default="data/rag/questions.yaml")
+    parser.add_argument("--synthetic-chunks", type=int, default=10_000)
+    parser.add_argument("--out", default="reports/bench/rag.json")
+    args = parser.parse_args()
+    params = load_section(args.params, "rag", SPEC)
+
+    _, import_seconds = timed(__import__, "sentence_transformers")
+    from dllab.rag.embeddings import load_model
+    from dllab.rag.evaluate import load_questions, metrics, run
+    from dllab.rag.index import build_index
+    from dllab.rag.search import Retriever
+
+    questions = load_questions(args.questions)
+    k = params["top_k"]
+    with tempfile.TemporaryDirectory() as tmp:
+        stats = build_index(params["docs_dir"], Path(tmp) / "index", params)
+        load_model.cache_clear()  # the reload below loads the model from disk, as a new process would
+        retriever, reload_seconds = timed(Retriever.open, Path(tmp) / "index")
+        quality = metrics(run(retriever, questions, k), k)
+        small = latencies(retriever, [q.text for q in questions], k, repeats=2)
+        texts = list(retriever.texts)
+        dimension = retriever.model.get_embedding_dimension()
+        retriever.close()
+
+        write_seconds = synthetic_index(Path(tmp) / "synthetic", texts, args.synthetic_chunks, params, dimension)
+        big, big_reload_seconds = timed(Retriever.open, Path(tmp) / "synthetic")
+        large = latencies(big, [q.text for q in questions], k, repeats=2)
+        big.close()
+
+    report = {
+        "benchmark": "rag",
+        "params": params,
+        "documents": {key: stats[key] for key in ("files", "pages", "chunks")},
+        "build_seconds": stats["seconds"],
+        "embedding_seconds": stats["embedding_seconds"],
+        "chunks_per_second": stats["chunks_per_second"],
+        "import_sentence_transformers_seconds": round(import_seconds, 2),
+        "reload_seconds": round(reload_seconds, 3),
+        "quality": quality,
+        "query_ms_default_index": small,
+        "synthetic": {"chunks": args.synthetic_chunks, "write_seconds": round(write_seconds, 2),
+                      "reload_seconds": round(big_reload_seconds, 3), "query_ms": large},
+        "targets": {"hit_at_k_min": 0.9, "reload_seconds_max": 1.0},
+        "machine": machine_description(),
+    }
+    write_json(args.out, report)
+    print(json.dumps({key: v for key, v in report.items() if key not in ("params", "machine")}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
