@@ -28,24 +28,23 @@ def timed(function, *args, **kwargs):
 def synthetic_index(folder: Path, texts: list[str], size: int, params: dict, dimension: int, seed: int = 0) -> float:
     """Write ``size`` chunks of shuffled document words with random unit vectors; return the seconds it took."""
     from dllab.rag.chunking import Chunk, chunk_id
-    from dllab.rag.index import chunk_metadata, create_collection, mark_ready, open_client
+    from dllab.rag.index import Changed, add_chunks, create_collection, mark_ready, open_client
 
     rng = np.random.default_rng(seed)
     words = " ".join(texts).split()
-    lengths = rng.integers(60, 100, size)  # words per chunk: ~400-600 characters like the real ones
-    chunks = [" ".join(rng.choice(words, n)) for n in lengths]
+    files = []  # 100 chunks per synthetic file, ~400-600 characters each like the real ones
+    for n in range(0, size, 100):
+        name = f"synthetic/{n // 100:03d}.txt"
+        chunk_texts = [" ".join(rng.choice(words, length)) for length in rng.integers(60, 100, min(100, size - n))]
+        chunks = [Chunk(text, name, None, i, chunk_id(name, None, text, i)) for i, text in enumerate(chunk_texts)]
+        files.append(Changed(name, "synthetic", 1, chunks))
     vectors = rng.standard_normal((size, dimension)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     client = open_client(folder)
     start = time.perf_counter()
     collection = create_collection(client, {"embedding_model": params["embedding_model"], "dimension": dimension,
                                             "chunk_size": params["chunk_size"], "chunk_overlap": params["chunk_overlap"]})
-    step = client.get_max_batch_size()
-    for first in range(0, size, step):
-        part = [Chunk(text, f"synthetic/{(first + i) // 100:03d}.txt", None, (first + i) % 100,
-                      chunk_id("synthetic", None, text, first + i)) for i, text in enumerate(chunks[first:first + step])]
-        collection.add(ids=[c.chunk_id for c in part], embeddings=vectors[first:first + step],
-                       documents=[c.text for c in part], metadatas=[chunk_metadata(c, "x", 1, 100) for c in part])
+    add_chunks(client, collection, [c for changed in files for c in changed.chunks], vectors, files)
     mark_ready(collection, params["lexical_weight"])
     client.close()
     return time.perf_counter() - start

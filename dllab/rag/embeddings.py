@@ -51,3 +51,20 @@ def embed(model, texts: list[str], batch_size: int = 32, progress: bool = False)
     vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
                            show_progress_bar=progress, convert_to_numpy=True)
     return np.asarray(vectors, dtype=np.float32)
+
+
+def embed_query(model, text: str) -> np.ndarray:
+    """One question's unit vector, shape (dimension,), computed on a single CPU thread.
+
+    One short sentence gains nothing from intra-op parallelism, and on a busy 2-core machine (the chat
+    server generates with llama.cpp on both cores) two torch threads wait on each other: measured 30 ms
+    on one thread against 500-800 ms on two under load.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return embed(model, [text])[0]
+    finally:
+        torch.set_num_threads(threads)

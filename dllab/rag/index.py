@@ -36,9 +36,24 @@ class Indexed:
 
 
 @dataclass
+class Changed:
+    """A new or edited file, read and chunked."""
+
+    file: str
+    digest: str  # sha256 of its bytes
+    pages: int
+    chunks: list[Chunk]
+
+    def metadata(self, chunk: Chunk) -> dict:
+        # Chroma metadata cannot hold None: page 0 means "no page" (text files).
+        return {"file": self.file, "page": chunk.page or 0, "position": chunk.position, "file_hash": self.digest,
+                "file_pages": self.pages, "file_chunks": len(self.chunks)}
+
+
+@dataclass
 class Plan:
     unchanged: list[str] = field(default_factory=list)
-    changed: list[tuple[str, str, int, list[Chunk]]] = field(default_factory=list)  # file, hash, pages, chunks
+    changed: list[Changed] = field(default_factory=list)
     problems: list[DocumentProblem] = field(default_factory=list)
     problem_files: list[str] = field(default_factory=list)
 
@@ -88,7 +103,7 @@ def _update(client, root: Path, files: list[Path], params: dict, force_rebuild: 
     collection = existing if existing is not None and not rebuilt else _new_collection(client, params, rebuilt)
 
     known = {chunk_id for entry in indexed.values() for chunk_id in entry.ids}
-    new = [c for _, _, _, chunks in plan.changed for c in chunks if c.chunk_id not in known]
+    new = [c for changed in plan.changed for c in changed.chunks if c.chunk_id not in known]
     embedding_seconds = 0.0
     if new:
         model = load_model(params["embedding_model"])
@@ -99,7 +114,8 @@ def _update(client, root: Path, files: list[Path], params: dict, force_rebuild: 
         start = time.perf_counter()
         vectors = embed(model, [c.text for c in new], params["batch_size"], progress=True)
         embedding_seconds = time.perf_counter() - start
-        _add(client, collection, new, vectors, plan)
+        add_chunks(client, collection, new, vectors, plan.changed)
+    _refresh_kept(client, collection, plan, known)
     removed = _remove_stale(collection, plan, indexed)
     mark_ready(collection, params["lexical_weight"])
     return {
@@ -128,8 +144,8 @@ def _summary(collection, files: list[Path], plan: Plan, indexed: dict[str, Index
         "files_skipped": len(skipped),
         "skipped": skipped,
         "files_unchanged": len(plan.unchanged),
-        "files_added": sum(f not in indexed for f, *_ in plan.changed),
-        "files_updated": sum(f in indexed for f, *_ in plan.changed),
+        "files_added": sum(c.file not in indexed for c in plan.changed),
+        "files_updated": sum(c.file in indexed for c in plan.changed),
     }
 
 
@@ -226,37 +242,34 @@ def _plan(root: Path, files: list[Path], indexed: dict[str, Indexed], params: di
         for warning in doc.warnings:
             log.warning("%s", warning)
         chunks = chunk_document(doc, params["chunk_size"], params["chunk_overlap"])
-        plan.changed.append((name, digest, len(doc.pages), chunks))
+        plan.changed.append(Changed(name, digest, len(doc.pages), chunks))
     return plan
 
 
-def chunk_metadata(chunk: Chunk, digest: str, pages: int, total: int) -> dict:
-    # Chroma metadata cannot hold None: page 0 means "no page" (text files).
-    return {"file": chunk.file, "page": chunk.page or 0, "position": chunk.position, "file_hash": digest,
-            "file_pages": pages, "file_chunks": total}
-
-
-def _add(client, collection, new: list[Chunk], vectors, plan: Plan) -> None:
-    """Write the new chunks, and refresh position and file hash of the kept chunks of changed files."""
-    info = {file: (digest, pages, chunks) for file, digest, pages, chunks in plan.changed}
-    metas = [chunk_metadata(c, info[c.file][0], info[c.file][1], len(info[c.file][2])) for c in new]
+def add_chunks(client, collection, new: list[Chunk], vectors, files: list[Changed]) -> None:
+    """Write new chunks of ``files`` with their vectors (shape (len(new), dimension)), in batches."""
+    by_file = {changed.file: changed for changed in files}
     step = client.get_max_batch_size()
     for i in range(0, len(new), step):
-        collection.add(ids=[c.chunk_id for c in new[i:i + step]], embeddings=vectors[i:i + step],
-                       documents=[c.text for c in new[i:i + step]], metadatas=metas[i:i + step])
-    new_ids = {c.chunk_id for c in new}
-    kept = [(c, info[c.file]) for _, _, _, chunks in plan.changed for c in chunks if c.chunk_id not in new_ids]
+        part = new[i:i + step]
+        collection.add(ids=[c.chunk_id for c in part], embeddings=vectors[i:i + step],
+                       documents=[c.text for c in part], metadatas=[by_file[c.file].metadata(c) for c in part])
+
+
+def _refresh_kept(client, collection, plan: Plan, known: set[str]) -> None:
+    """Chunks of a changed file that kept their text keep their vector; their position and file hash move on."""
+    kept = [(changed, c) for changed in plan.changed for c in changed.chunks if c.chunk_id in known]
+    step = client.get_max_batch_size()
     for i in range(0, len(kept), step):
         part = kept[i:i + step]
-        collection.update(ids=[c.chunk_id for c, _ in part],
-                          metadatas=[chunk_metadata(c, digest, pages, len(chunks)) for c, (digest, pages, chunks) in part])
+        collection.update(ids=[c.chunk_id for _, c in part], metadatas=[changed.metadata(c) for changed, c in part])
 
 
 def _remove_stale(collection, plan: Plan, indexed: dict[str, Indexed]) -> dict:
     """Delete chunks no file has any more; a file that failed to read keeps its chunks from the last run."""
-    current = {c.chunk_id for _, _, _, chunks in plan.changed for c in chunks}
+    current = {c.chunk_id for changed in plan.changed for c in changed.chunks}
     keep_files = set(plan.unchanged) | {f for f, p in zip(plan.problem_files, plan.problems) if p.kind != "duplicate"}
-    changed_files = {f for f, *_ in plan.changed}
+    changed_files = {changed.file for changed in plan.changed}
     stale, gone_files = [], 0
     for file, entry in indexed.items():
         if file in keep_files:

@@ -114,12 +114,12 @@ class Retriever:
 
     def _query_vector(self, question: str) -> np.ndarray:
         """The question's embedding; recent ones are kept, as chat users and evaluations repeat questions."""
-        from dllab.rag.embeddings import embed
+        from dllab.rag.embeddings import embed_query
 
         if question not in self._recent_queries:
             if len(self._recent_queries) >= RECENT_QUERIES:
                 self._recent_queries.pop(next(iter(self._recent_queries)))  # the oldest
-            self._recent_queries[question] = embed(self.model, [question])[0]
+            self._recent_queries[question] = embed_query(self.model, question)
         return self._recent_queries[question]
 
     def _dense_candidates(self, query: np.ndarray, n: int) -> dict[int, float]:

@@ -127,3 +127,12 @@ def test_a_folder_without_documents_is_an_error(tmp_path):
     (tmp_path / "docs").mkdir()
     with pytest.raises(DataError, match=r"docs: no \.txt, \.md or \.pdf files to index"):
         build_index(tmp_path / "docs", tmp_path / "index", SMALL_PARAMS)
+
+
+def test_deleting_a_paragraph_embeds_nothing_and_settles(built):
+    docs, index, stats = built
+    (docs / "recette.txt").write_text(RECIPE.split("\n\n")[0] + "\n", encoding="utf-8")
+    shrunk = build_index(docs, index, SMALL_PARAMS)
+    assert shrunk["files_updated"] == 1 and shrunk["chunks_removed"] >= 1
+    settled = build_index(docs, index, SMALL_PARAMS)
+    assert (settled["files_unchanged"], settled["chunks_added"], settled["chunks_removed"]) == (2, 0, 0)
