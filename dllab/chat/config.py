@@ -8,6 +8,7 @@ LLM_SPEC = {
     "threads_batch": integer(min=1, max=256), # prompt-processing threads
     "max_tokens": integer(min=8, max=4096),   # longest answer, in tokens
     "temperature": number(min=0, max=2),
+    "repeat_penalty": number(min=1, max=2),   # > 1 keeps small models from looping on one phrase
     "seed": integer(min=0),
 }
 DOWNLOAD_KEYS = ["source"]

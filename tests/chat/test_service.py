@@ -34,13 +34,6 @@ def test_events_come_in_order_and_tokens_make_the_answer(chat_service):
     assert answer == events[-1].data["answer"]
 
 
-def test_history_is_used_and_reported(chat_service):
-    history = [{"role": "user", "content": "Comment faire une tarte aux pommes ?"},
-               {"role": "assistant", "content": "Avec une pâte brisée et six pommes."}]
-    result = chat_service.ask("Et combien de temps au four ?", history)
-    assert result["history_kept"] == 2 and result["answer"]
-
-
 def test_a_full_queue_refuses_at_once_and_frees_places_on_close(chat_service):
     llm, chat, tts = helpers.sections()
     tiny = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,

@@ -1,0 +1,132 @@
+"""Benchmark: the chat server as users get it, against llama-cpp-python called directly.
+
+Measures, with the default params and the pipeline's model and index (`dvc repro llm_download rag_index`):
+time to first token; decoding tokens/s of served answers vs the same prompts generated in this process with
+the same model file and threads (goal: served >= 95 % of direct); end-to-end latency p50/p95 with 1 and 4
+concurrent clients; the speech real-time factor; the server's resident memory after start-up, after the first
+answer and after 50 questions. Writes reports/bench/serve.json. Run: `python bench/serve.py` (about 5 minutes
+on 2 quiet cores).
+"""
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psutil
+
+from dllab.chat.client import running_server, stream_chat
+from dllab.chat.config import CHAT_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS
+from dllab.chat.llm import ChatModel
+from dllab.chat.prompt import build_prompt
+from dllab.files import write_json
+from dllab.params import load_section
+from dllab.rag.evaluate import load_questions
+from dllab.runtime import machine_description
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--model", default="models/llm/model.gguf")
+    parser.add_argument("--index", default="models/chromadb")
+    parser.add_argument("--questions", default="data/rag/questions.yaml")
+    parser.add_argument("--compare", type=int, default=6, help="questions timed served and direct")
+    parser.add_argument("--concurrent", type=int, default=8, help="requests sent by 4 clients at once")
+    parser.add_argument("--total", type=int, default=50, help="questions asked in all before the last memory reading")
+    parser.add_argument("--out", default="reports/bench/serve.json")
+    args = parser.parse_args()
+    llm = load_section(args.params, "llm", LLM_SPEC, only=MODEL_KEYS)
+    chat = load_section(args.params, "chat", CHAT_SPEC, only=SERVE_KEYS)
+    questions = [q.text for q in load_questions(args.questions)]
+    pick = lambda n, start=0: [questions[(start + i) % len(questions)] for i in range(n)]  # noqa: E731
+    direct = Direct(args.model, args.index, llm, chat)
+
+    with tempfile.TemporaryDirectory() as audio, running_server(
+            "--params", args.params, "--model", args.model, "--index", args.index, "--audio-cache", audio) as (url, proc):
+        server = psutil.Process(proc.pid)
+        memory = {"after_start_mb": _rss_mb(server)}
+        # Served and direct alternate question by question, so that a change in the machine's load
+        # (it may be shared) weighs on both sides alike.
+        served, direct_runs = [], []
+        for question in pick(args.compare):
+            served.append(stream_chat(url, question))  # one client
+            direct_runs.append(direct.ask(question))
+        memory["after_first_answers_mb"] = _rss_mb(server)
+        with ThreadPoolExecutor(4) as pool:
+            started = time.perf_counter()
+            concurrent = list(pool.map(lambda q: stream_chat(url, q), pick(args.concurrent, args.compare)))
+            concurrent_wall = time.perf_counter() - started
+        asked = args.compare + args.concurrent
+        rest = [stream_chat(url, q) for q in pick(max(0, args.total - asked), asked)]
+        memory[f"after_{max(args.total, asked)}_questions_mb"] = _rss_mb(server)
+    memory["growth_after_first_answers_mb"] = round(list(memory.values())[-1] - memory["after_first_answers_mb"], 1)
+
+    served_rate = statistics.mean(r["timings"]["tokens_per_s"] for r in served)
+    direct_rate = statistics.mean(r["tokens_per_s"] for r in direct_runs)
+    everything = served + concurrent + rest
+    report = {
+        "benchmark": "serve",
+        "model": args.model,
+        "params": {"llm": llm, "chat": chat},
+        "first_token_s": _stats([r["client"]["first_token_s"] for r in served]),
+        "direct_first_token_s": _stats([r["first_token_s"] for r in direct_runs]),
+        "served_tokens_per_s": round(served_rate, 2),
+        "direct_tokens_per_s": round(direct_rate, 2),
+        "served_vs_direct": round(served_rate / direct_rate, 3),
+        "latency_1_client_s": _stats([r["client"]["total_s"] for r in served + rest]),
+        "latency_4_clients_s": _stats([r["client"]["total_s"] for r in concurrent]),
+        "throughput_4_clients_answers_per_min": round(60 * len(concurrent) / concurrent_wall, 2),
+        "tts_real_time_factor": _tts_rtf(everything),
+        "server_rss": memory,
+        "questions_asked": len(everything),
+        "targets": {"served_vs_direct_min": 0.95, "server_rss_mb_max": 1536},
+        "machine": machine_description(),
+    }
+    write_json(args.out, report)
+    print(json.dumps({k: v for k, v in report.items() if k not in ("params", "machine")}, indent=2))
+
+
+class Direct:
+    """llama-cpp-python called in this process on the prompts the server builds: the speed to match."""
+
+    def __init__(self, model_path, index_dir, llm: dict, chat: dict):
+        from dllab.rag.search import Retriever
+
+        self.model, self.retriever, self.top_k = ChatModel.load(model_path, llm), Retriever.open(index_dir), chat["top_k"]
+
+    def ask(self, question: str) -> dict:
+        hits = self.retriever.search(question, k=self.top_k)
+        prompt = build_prompt(question, hits, [], self.model.count_tokens, self.model.n_ctx, self.model.max_tokens)
+        started = time.perf_counter()
+        times = [time.perf_counter() for _ in self.model.stream(prompt.messages)]
+        # Counted as the server counts: tokens after the first over the time since the first.
+        rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else None
+        return {"first_token_s": times[0] - started if times else None, "tokens_per_s": rate}
+
+
+def _tts_rtf(results: list[dict]) -> float | None:
+    """Synthesis seconds per second of audio, over the clips that were synthesised (not cache hits)."""
+    synth = audio = 0.0
+    for r in results:
+        t = r["timings"]
+        for role in ("question", "answer"):
+            if t[f"{role}_tts_s"] > 0:
+                synth, audio = synth + t[f"{role}_tts_s"], audio + t[f"{role}_audio_s"]
+    return round(synth / audio, 4) if audio else None
+
+
+def _stats(values: list[float]) -> dict:
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]  # noqa: E731
+    return {"p50": round(statistics.median(ordered), 3), "p95": round(pick(0.95), 3),
+            "mean": round(statistics.mean(ordered), 3), "n": len(ordered)}
+
+
+def _rss_mb(process: psutil.Process) -> float:
+    return round(process.memory_info().rss / 2**20, 1)
+
+
+if __name__ == "__main__":
+    main()

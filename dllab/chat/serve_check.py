@@ -1,0 +1,66 @@
+"""The serve stage's check: ask questions to the running server over HTTP, check and measure the answers."""
+from __future__ import annotations
+
+import logging
+import statistics
+
+from dllab.chat.client import get, is_wav, stream_chat
+from dllab.errors import DataError
+
+log = logging.getLogger("chat.serve")
+
+
+def ask_and_check(base_url: str, questions: list[str]) -> list[dict]:
+    """One streamed turn per question; DataError unless each has an answer, sources and two WAV clips."""
+    turns = []
+    for question in questions:
+        result = stream_chat(base_url, question)
+        problems = [] if result["answer"] else ["no answer"]
+        problems += [] if result["sources"] else ["no sources"]
+        for role in ("question", "answer"):
+            clip = result["audio"].get(role)
+            status, _, body = get(base_url, clip["url"]) if clip else (None, None, b"")
+            if status != 200 or not is_wav(body):
+                problems.append(f"no playable {role} audio")
+        if problems:
+            raise DataError(f"the server's answer to {question!r} has {', '.join(problems)}")
+        log.info("%s -> %s", question, result["answer"][:120].replace("\n", " "))
+        turns.append(_turn(question, result))
+    return turns
+
+
+def _turn(question: str, result: dict) -> dict:
+    timings = result["timings"]
+    return {
+        "question": question,
+        "answer": result["answer"],
+        "sources": [{k: s[k] for k in ("file", "page", "score")} for s in result["sources"]],
+        "first_token_s": result["client"]["first_token_s"],
+        "latency_s": result["client"]["total_s"],
+        "answer_tokens": timings["answer_tokens"],
+        "prompt_tokens": timings["prompt_tokens"],
+        "tokens_per_s": timings["tokens_per_s"],
+        "audio_seconds": round(timings["question_audio_s"] + timings["answer_audio_s"], 3),
+        "synthesis_seconds": round(timings["question_tts_s"] + timings["answer_tts_s"], 3),
+    }
+
+
+def summarise(turns: list[dict], startup_s: float) -> dict:
+    """Means over the turns (and the worst latencies), then the turns themselves."""
+    audio = sum(t["audio_seconds"] for t in turns)
+    synthesis = sum(t["synthesis_seconds"] for t in turns)
+    rates = [t["tokens_per_s"] for t in turns if t["tokens_per_s"]]
+    return {
+        "questions": len(turns),
+        "startup_s": round(startup_s, 2),
+        "first_token_s": round(statistics.mean(t["first_token_s"] for t in turns), 3),
+        "first_token_s_max": max(t["first_token_s"] for t in turns),
+        "latency_s": round(statistics.mean(t["latency_s"] for t in turns), 3),
+        "latency_s_max": max(t["latency_s"] for t in turns),
+        "tokens_per_s": round(statistics.mean(rates), 2) if rates else None,
+        "answer_tokens": round(statistics.mean(t["answer_tokens"] for t in turns), 1),
+        "audio_seconds": round(audio, 3),
+        "synthesis_seconds": round(synthesis, 3),
+        "synthesis_real_time_factor": round(synthesis / audio, 4) if audio else None,
+        "turns": turns,
+    }

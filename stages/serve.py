@@ -1,0 +1,46 @@
+"""Stage serve: start the real chat server on a free local port, ask the test questions over HTTP, check that
+each answer has sources and two voices, write reports/serve/metrics.json, and stop the server."""
+import argparse
+import tempfile
+import time
+
+from dllab.chat.config import CHAT_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS
+from dllab.cli import run
+from dllab.params import load_section
+from dllab.speech.config import KEYS as TTS_KEYS, SPEC as TTS_SPEC
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--model", default="models/llm/model.gguf")
+    parser.add_argument("--index", default="models/chromadb")
+    parser.add_argument("--questions", default="data/rag/questions.yaml")
+    parser.add_argument("--first", type=int, default=3, help="how many questions of the file to ask")
+    parser.add_argument("--out", default="reports/serve/metrics.json")
+    args = parser.parse_args()
+    # Checked here so that a bad value stops the stage before the server starts (the server reads them too).
+    load_section(args.params, "llm", LLM_SPEC, only=MODEL_KEYS)
+    load_section(args.params, "chat", CHAT_SPEC, only=SERVE_KEYS)
+    load_section(args.params, "tts", TTS_SPEC, only=TTS_KEYS)
+
+    from dllab.chat.client import running_server
+    from dllab.chat.serve_check import ask_and_check, summarise
+    from dllab.files import write_json
+    from dllab.rag.evaluate import load_questions
+
+    questions = [q.text for q in load_questions(args.questions)[:args.first]]
+    with tempfile.TemporaryDirectory(prefix="serve-audio-") as audio:  # fresh: synthesis is measured, not cached
+        started = time.perf_counter()
+        with running_server("--params", args.params, "--model", args.model, "--index", args.index,
+                            "--audio-cache", audio) as (url, _):
+            startup = time.perf_counter() - started
+            metrics = summarise(ask_and_check(url, questions), startup)
+    write_json(args.out, metrics)
+    print(f"{metrics['questions']} questions answered with sources and audio: first token "
+          f"{metrics['first_token_s']:.2f} s, latency {metrics['latency_s']:.2f} s, {metrics['tokens_per_s']} "
+          f"tokens/s, speech real-time factor {metrics['synthesis_real_time_factor']}")
+
+
+if __name__ == "__main__":
+    run(main)
