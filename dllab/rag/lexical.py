@@ -1,4 +1,4 @@
-"""BM25 keyword ranking with French-aware normalisation (accents folded, elisions split, light stemming).
+"""BM25 keyword ranking with French-aware normalisation (elisions split, Snowball stemming, accents folded).
 
 The default embedding model is English; on French questions it misses passages that share the exact
 words. Fusing its cosine similarity with BM25 (see ``search.py``) recovers them.
@@ -21,30 +21,33 @@ tu un une vos votre vous c d j l m n s t y est sont etait etre avoir ont ai as s
 toute toutes quel quelle quels quelles comment pourquoi quand combien faut peut doit cela ca celle celui ceux
 donc alors aussi comme si
 """.split())
-_WORD = re.compile(r"[a-z0-9]+")
-# Endings removed after the plural: enough to match caramélisée / caraméliser / caramélisation.
-_SUFFIXES = ("ements", "ement", "ations", "ation", "euses", "euse", "eurs", "eur", "ees", "ee", "es", "er",
-             "ez", "e")
+_WORD = re.compile(r"[^\W_]+")  # runs of letters and digits, accents included
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-cased, accent-free, stemmed content words."""
-    text = text.lower().replace("œ", "oe").replace("æ", "ae")
-    # Decomposing then dropping non-ASCII removes the accents (é → e); words are ASCII runs anyway.
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return [_stem(w) for w in _WORD.findall(text) if w not in STOPWORDS and len(w) > 1]
+    """Lower-cased content words, stemmed by Snowball's French stemmer, then without accents."""
+    words = _WORD.findall(text.lower().replace("œ", "oe").replace("æ", "ae"))
+    return [term for term in map(_term, words) if term]
 
 
-@functools.lru_cache(maxsize=65536)  # a corpus has few distinct words: stem each once
-def _stem(word: str) -> str:
-    if len(word) > 4 and word.endswith("aux"):
-        word = word[:-3] + "al"
-    elif len(word) > 3 and word[-1] in "sx":
-        word = word[:-1]
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
+@functools.lru_cache(maxsize=65536)  # a corpus has few distinct words: look at each once
+def _term(word: str) -> str | None:
+    """The index term of a word; None for stop words and single letters (l', d', qu' once split)."""
+    if len(word) < 2 or _fold(word) in STOPWORDS:
+        return None
+    return _fold(_french_stemmer().stemWord(word))  # the stemmer expects the accents
+
+
+def _fold(word: str) -> str:
+    # Decomposing then dropping non-ASCII removes the accents (é → e), so "eleve" still meets "élevé".
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode("ascii") or word
+
+
+@functools.lru_cache(maxsize=1)
+def _french_stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("french")
 
 
 class BM25:

@@ -8,6 +8,8 @@ def test_tokens_fold_accents_elisions_plurals_and_endings():
     assert tokens("L'œuf") == tokens("oeufs")
     assert tokens("caramélisée") == tokens("caraméliser") == tokens("caramélisation")
     assert tokens("Les pommes") == tokens("pomme")
+    assert tokens("noircir") == tokens("noircissent") and tokens("Disposez") == tokens("disposer")
+    assert tokens("élevé") == tokens("eleve")  # accents folded after stemming
     assert tokens("Quel est le secret d'une tarte ?") == ["secret", "tart"]
 
 
