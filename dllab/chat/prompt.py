@@ -25,6 +25,7 @@ SYSTEM = (
 )
 NOT_FOUND = {"French": "Les documents ne contiennent pas cette information.",
              "English": "The documents do not contain this information."}
+NO_ANSWER = {"French": "Le modèle n'a pas donné de réponse.", "English": "The model gave no answer."}
 
 _FRENCH_WORDS = {"le", "la", "les", "des", "du", "une", "un", "est", "sont", "quel", "quelle", "quels",
                  "quelles", "comment", "pourquoi", "que", "qu", "aux", "au", "et", "pour", "avec", "faire",
@@ -47,6 +48,11 @@ def question_language(question: str) -> str:
     french = sum(w in _FRENCH_WORDS for w in words) + 2 * bool(re.search(r"[éèêàâçùûôîœ]", question.lower()))
     english = sum(w in _ENGLISH_WORDS for w in words)
     return "French" if french > english else "English" if english > french else "the language of the question"
+
+
+def no_answer(question: str) -> str:
+    """What is shown and said when the model's answer has no word in it (it stopped at once)."""
+    return NO_ANSWER.get(question_language(question), NO_ANSWER["English"])
 
 
 def format_passages(hits: Sequence) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from dllab.chat.llm import ChatModel
-from dllab.chat.prompt import build_prompt
+from dllab.chat.prompt import build_prompt, no_answer
 from dllab.errors import UserError
 
 log = logging.getLogger("chat.service")
@@ -119,7 +119,9 @@ class ChatService:
                     timings["first_token_s"] = since_start()
                 pieces.append(piece)
                 yield Event("token", {"text": piece})
-        answer = "".join(pieces).strip() or "…"
+        answer = "".join(pieces).strip()
+        if not any(ch.isalnum() for ch in answer):
+            answer = no_answer(question)
         timings.update(_generation_timings(len(pieces), first, last, prompt.tokens))
         yield Event("sources", {"sources": [self._source(hit) for hit in prompt.hits]})
 

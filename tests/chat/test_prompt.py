@@ -2,7 +2,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from dllab.chat.prompt import MESSAGE_OVERHEAD, NOT_FOUND, build_prompt, format_passages, question_language
+from dllab.chat.prompt import (MESSAGE_OVERHEAD, NO_ANSWER, NOT_FOUND, build_prompt, format_passages, no_answer,
+                               question_language)
 
 
 @dataclass
@@ -34,6 +35,7 @@ def test_answer_language_follows_the_question(question, language):
     prompt = build_prompt(question, HITS, [], words, n_ctx=4096, max_tokens=100)
     assert f"Answer in {language}" in prompt.messages[0]["content"]
     assert NOT_FOUND[language] in prompt.messages[0]["content"]
+    assert no_answer(question) == NO_ANSWER[language]
 
 
 def test_passages_are_numbered_with_file_and_page_and_kept_verbatim():

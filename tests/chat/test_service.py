@@ -61,3 +61,10 @@ def test_start_up_names_everything_missing_and_the_stages(tmp_path):
     message = str(err.value)
     assert "dvc repro llm_download" in message and "dvc repro rag_index" in message
     assert "\n" not in message
+
+
+def test_an_answer_without_words_is_replaced_and_still_spoken(chat_service, monkeypatch):
+    monkeypatch.setattr(chat_service.model, "stream", lambda messages: iter([" ", "…"]))
+    result = chat_service.ask("Comment faire une tarte aux pommes ?", [])
+    assert result["answer"] == "Le modèle n'a pas donné de réponse."
+    assert result["audio"]["answer"]["seconds"] > 0.2

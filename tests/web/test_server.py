@@ -1,7 +1,9 @@
 """The real server (`python web/serve.py`, waitress) in a child process: concurrency and start-up errors."""
+import http.client
 import json
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -29,6 +31,20 @@ def test_eight_concurrent_clients_are_all_answered_correctly(live_server):
         assert status == 200 and headers["Content-Type"] == "audio/wav" and is_wav(audio)
     status, _, body = get(live_server, "/health")
     assert status == 200 and json.loads(body)["queue"]["in_use"] == 0
+
+
+def test_a_client_that_leaves_mid_stream_frees_its_place(live_server):
+    host, port = live_server.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    connection.request("POST", "/chat/stream", body=json.dumps({"question": QUESTIONS[0][0]}),
+                       headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    assert response.status == 200 and response.readline().startswith(b"event: audio")
+    connection.close()  # gone before the answer
+    deadline = time.monotonic() + 120
+    while json.loads(get(live_server, "/health")[2])["queue"]["in_use"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert json.loads(get(live_server, "/health")[2])["queue"]["in_use"] == 0
 
 
 def serve(tmp_path, *args):
