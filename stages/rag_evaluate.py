@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 from dllab.cli import run
-from dllab.rag.config import EVALUATE_KEYS, SPEC
 from dllab.params import load_section
+from dllab.rag.config import EVALUATE_KEYS, SPEC
 
 
 def main() -> None:

@@ -3,8 +3,8 @@ import argparse
 import json
 
 from dllab.cli import run
-from dllab.rag.config import INDEX_KEYS, SPEC
 from dllab.params import load_section
+from dllab.rag.config import INDEX_KEYS, SPEC
 
 
 def main() -> None:
