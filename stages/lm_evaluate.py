@@ -1,0 +1,43 @@
+"""Stage lm_evaluate: the LSTM and the Transformer on the same validation text (loss per token and per
+character, bits per character, perplexity, speed), a unigram baseline, the loss-curve figure and samples."""
+import argparse
+import json
+from pathlib import Path
+
+from dllab.cli import run
+from dllab.params import load_section
+from dllab.text.config import EVALUATE_SPEC
+
+MODELS = ("lstm", "transformer")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", default="data/corpus")
+    parser.add_argument("--tokenizer", default="models/tokenizer")
+    parser.add_argument("--models", default="models", help="folder holding lstm/model.pt and transformer/model.pt")
+    parser.add_argument("--out", default="reports/lm", help="folder for metrics.json, samples.md, the figure")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    args = parser.parse_args()
+    params = load_section(args.params, "lm_evaluate", EVALUATE_SPEC, only=list(EVALUATE_SPEC))
+
+    from dllab.files import write_json, write_text
+    from dllab.runtime import machine_description, pick_device
+    from dllab.text.evaluate import evaluate_models, samples_markdown
+    from dllab.text.figures import validation_curves
+
+    device = pick_device(args.device)
+    out = Path(args.out)
+    metrics, samples = evaluate_models({m: Path(args.models) / m / "model.pt" for m in MODELS}, args.tokenizer,
+                                       args.corpus, params, device)
+    validation_curves({m: out / f"{m}_history.csv" for m in MODELS}, out / "val_loss.png",
+                      metrics["unigram"]["val_bpc"])
+    write_text(out / "samples.md", samples_markdown(params["prompts"], samples, params))
+    write_json(out / "machine.json", machine_description(device))
+    write_json(out / "metrics.json", metrics)
+    print(json.dumps(metrics, indent=2))
+
+
+if __name__ == "__main__":
+    run(main)
