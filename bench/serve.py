@@ -2,7 +2,7 @@
 
 Measures, with the default params and the pipeline's model and index (`dvc repro llm_download rag_index`):
 time to first token; decoding tokens/s of served answers vs the same prompts generated in this process with
-the same model file and threads (goal: served >= 95 % of direct); end-to-end latency p50/p95 with 1 and 4
+the same model file and threads in a separate process that loads nothing else (goal: served >= 95 % of direct); end-to-end latency p50/p95 with 1 and 4
 concurrent clients; the speech real-time factor; the server's resident memory after start-up, after the first
 answer and after 50 questions. Writes reports/bench/serve.json. Run: `python bench/serve.py` (about 5 minutes
 on 2 quiet cores).
@@ -10,23 +10,27 @@ on 2 quiet cores).
 import argparse
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import psutil
-
-from dllab.chat.client import running_server, stream_chat
 from dllab.chat.config import CHAT_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS
 from dllab.chat.llm import ChatModel
-from dllab.chat.prompt import build_prompt
-from dllab.files import write_json
 from dllab.params import load_section
-from dllab.rag.evaluate import load_questions
-from dllab.runtime import machine_description
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--direct-worker"]:
+        return direct_worker(*sys.argv[2:])
+    import psutil
+
+    from dllab.chat.client import running_server, stream_chat
+    from dllab.files import write_json
+    from dllab.rag.evaluate import load_questions
+    from dllab.runtime import machine_description
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--model", default="models/llm/model.gguf")
@@ -41,7 +45,7 @@ def main() -> None:
     chat = load_section(args.params, "chat", CHAT_SPEC, only=SERVE_KEYS)
     questions = [q.text for q in load_questions(args.questions)]
     pick = lambda n, start=0: [questions[(start + i) % len(questions)] for i in range(n)]  # noqa: E731
-    direct = Direct(args.model, args.index, llm, chat)
+    direct = Direct(args.model, args.index, args.params, chat)
 
     with tempfile.TemporaryDirectory() as audio, running_server(
             "--params", args.params, "--model", args.model, "--index", args.index, "--audio-cache", audio) as (url, proc):
@@ -53,6 +57,7 @@ def main() -> None:
         for question in pick(args.compare):
             served.append(stream_chat(url, question))  # one client
             direct_runs.append(direct.ask(question))
+        direct.close()
         memory["after_first_answers_mb"] = _rss_mb(server)
         with ThreadPoolExecutor(4) as pool:
             started = time.perf_counter()
@@ -89,21 +94,55 @@ def main() -> None:
 
 
 class Direct:
-    """llama-cpp-python called in this process on the prompts the server builds: the speed to match."""
+    """llama-cpp-python called directly, on the prompts the server builds: the speed to match.
 
-    def __init__(self, model_path, index_dir, llm: dict, chat: dict):
+    It runs in a child process that imports llama_cpp and nothing heavy (no torch), kept warm between
+    questions, reading one prompt per line on stdin and answering one JSON result per line.
+    """
+
+    def __init__(self, model_path, index_dir, params_path, chat: dict):
         from dllab.rag.search import Retriever
 
-        self.model, self.retriever, self.top_k = ChatModel.load(model_path, llm), Retriever.open(index_dir), chat["top_k"]
+        self.retriever, self.top_k = Retriever.open(index_dir), chat["top_k"]
+        self.worker = subprocess.Popen([sys.executable, __file__, "--direct-worker", str(model_path), params_path],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.n_ctx, self.max_tokens = self._call({"limits": True})["limits"]
+
+    def count_tokens(self, text: str) -> int:
+        return self._call({"count": text})["tokens"]
 
     def ask(self, question: str) -> dict:
+        from dllab.chat.prompt import build_prompt
+
         hits = self.retriever.search(question, k=self.top_k)
-        prompt = build_prompt(question, hits, [], self.model.count_tokens, self.model.n_ctx, self.model.max_tokens)
-        started = time.perf_counter()
-        times = [time.perf_counter() for _ in self.model.stream(prompt.messages)]
-        # Counted as the server counts: tokens after the first over the time since the first.
-        rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else None
-        return {"first_token_s": times[0] - started if times else None, "tokens_per_s": rate}
+        prompt = build_prompt(question, hits, [], self.count_tokens, self.n_ctx, self.max_tokens)
+        return self._call({"messages": prompt.messages})
+
+    def close(self) -> None:
+        self.worker.stdin.close()
+        self.worker.wait(timeout=30)
+
+    def _call(self, request: dict) -> dict:
+        self.worker.stdin.write(json.dumps(request) + "\n")
+        self.worker.stdin.flush()
+        return json.loads(self.worker.stdout.readline())
+
+
+def direct_worker(model_path: str, params_path: str) -> None:
+    model = ChatModel.load(model_path, load_section(params_path, "llm", LLM_SPEC, only=MODEL_KEYS))
+    for line in sys.stdin:
+        request = json.loads(line)
+        if "count" in request:
+            answer = {"tokens": model.count_tokens(request["count"])}
+        elif "limits" in request:
+            answer = {"limits": [model.n_ctx, model.max_tokens]}
+        else:
+            started = time.perf_counter()
+            times = [time.perf_counter() for _ in model.stream(request["messages"])]
+            # Counted as the server counts: tokens after the first over the time since the first.
+            answer = {"first_token_s": times[0] - started if times else None,
+                      "tokens_per_s": (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else None}
+        print(json.dumps(answer), flush=True)
 
 
 def _tts_rtf(results: list[dict]) -> float | None:
@@ -124,7 +163,7 @@ def _stats(values: list[float]) -> dict:
             "mean": round(statistics.mean(ordered), 3), "n": len(ordered)}
 
 
-def _rss_mb(process: psutil.Process) -> float:
+def _rss_mb(process) -> float:
     return round(process.memory_info().rss / 2**20, 1)
 
 

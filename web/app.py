@@ -54,7 +54,7 @@ def create_app(service: ChatService) -> Flask:
         asked = _chat_request(service)
         result = service.ask(asked.question, asked.history)
         return jsonify({"answer": result["answer"], "sources": result["sources"],
-                        "audio": {role: _audio_url(clip) for role, clip in result["audio"].items()},
+                        "audio": {role: _audio_url(clip)["url"] for role, clip in result["audio"].items()},
                         "timings": result["timings"], "history_kept": result["history_kept"]})
 
     @app.post("/chat/stream")

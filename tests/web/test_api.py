@@ -34,7 +34,7 @@ def test_chat_answers_with_sources_and_playable_audio(client):
     assert body["sources"][0]["file"] == "tarte.txt" and "reinette" in body["sources"][0]["excerpt"]
     assert set(body["sources"][0]) == {"file", "page", "score", "excerpt"}
     for role in ("question", "answer"):
-        audio = client.get(body["audio"][role]["url"])
+        audio = client.get(body["audio"][role])
         assert audio.status_code == 200 and audio.mimetype == "audio/wav" and is_wav(audio.data)
     assert body["timings"]["first_token_s"] > 0
     assert_security_headers(response)
