@@ -7,12 +7,13 @@ and no piece spans two lines: long texts can be encoded in line-aligned blocks.
 """
 from __future__ import annotations
 
+import io
 import logging
 import random
-import tempfile
 from pathlib import Path
 
 from dllab.errors import DataError, ParamError
+from dllab.files import write_bytes
 
 log = logging.getLogger("text.tokenizer")
 
@@ -52,27 +53,25 @@ def train_tokenizer(train_text: str, vocab_size: int, out_dir: str | Path, max_l
     lines = [line for line in train_text.split("\n") if line.strip()]
     if len(lines) > max_lines:
         lines = random.Random(seed).sample(lines, max_lines)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="spm-") as tmp:
-        sample = Path(tmp) / "sample.txt"
-        sample.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        log.info("training BPE (vocab %d) on %d lines", vocab_size, len(lines))
-        try:
-            spm.SentencePieceTrainer.train(
-                input=str(sample), model_prefix=str(Path(tmp) / "tokenizer"), vocab_size=vocab_size,
-                model_type="bpe", byte_fallback=True, character_coverage=1.0,
-                normalization_rule_name="identity", add_dummy_prefix=False, remove_extra_whitespaces=False,
-                split_digits=True, allow_whitespace_only_pieces=True, max_sentence_length=1 << 16,
-                num_threads=2, minloglevel=2,
-            )
-        except RuntimeError as exc:
-            if "vocab" in str(exc).lower():
-                raise ParamError(f"params.yaml: tokenizer.vocab_size = {vocab_size} does not fit {source}: "
-                                 f"{exc}") from None
-            raise DataError(f"SentencePiece could not train on {source}: {exc}") from None
-        target = out_dir / MODEL_FILE
-        target.write_bytes((Path(tmp) / "tokenizer.model").read_bytes())
+    log.info("training BPE (vocab %d) on %d lines", vocab_size, len(lines))
+    # Lines in and model bytes out through memory: no temporary path ends up inside the model file,
+    # so the same text and params give a byte-identical tokenizer (and DVC sees nothing changed).
+    model = io.BytesIO()
+    try:
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(lines), model_writer=model, vocab_size=vocab_size,
+            model_type="bpe", byte_fallback=True, character_coverage=1.0,
+            normalization_rule_name="identity", add_dummy_prefix=False, remove_extra_whitespaces=False,
+            split_digits=True, allow_whitespace_only_pieces=True, max_sentence_length=1 << 16,
+            num_threads=2, minloglevel=2,
+        )
+    except RuntimeError as exc:
+        if "vocab" in str(exc).lower():
+            raise ParamError(f"params.yaml: tokenizer.vocab_size = {vocab_size} does not fit {source}: "
+                             f"{exc}") from None
+        raise DataError(f"SentencePiece could not train on {source}: {exc}") from None
+    target = Path(out_dir) / MODEL_FILE
+    write_bytes(target, model.getvalue())
     return target
 
 

@@ -53,3 +53,8 @@ def test_vocab_too_large_names_the_key_before_training(tmp_path, text):
 def test_missing_tokenizer_says_which_stage_to_run(tmp_path):
     with pytest.raises(DataError, match="tokenizer_train"):
         Tokenizer(tmp_path)
+
+
+def test_same_text_and_params_give_a_byte_identical_tokenizer(tmp_path, text, tokenizer):
+    again = train_tokenizer(text, 320, tmp_path, max_lines=10_000)
+    assert again.read_bytes() == tokenizer.path.read_bytes()
