@@ -12,13 +12,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--index", default="models/chromadb")
     parser.add_argument("--questions", default="data/rag/questions.yaml")
-    parser.add_argument("--out", default="reports/rag", help="folder for metrics.json and questions.md")
+    parser.add_argument("--out", default="reports/rag", help="folder for metrics.json, questions.md and questions.json")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args()
     k = load_section(args.params, "rag", SPEC, only=EVALUATE_KEYS)["top_k"]
 
     from dllab.files import write_json, write_text
-    from dllab.rag.evaluate import load_questions, metrics, run as ask, table
+    from dllab.rag.evaluate import load_questions, metrics, per_question, run as ask, table
     from dllab.rag.search import Retriever
 
     questions = load_questions(args.questions)
@@ -31,6 +31,7 @@ def main() -> None:
         summary[name] = {key: alone[key] for key in ("hit_at_1", "hit_at_k", "mrr")}
     summary["lexical_weight"] = retriever.lexical_weight
     write_text(Path(args.out) / "questions.md", table(results))
+    write_json(Path(args.out) / "questions.json", per_question(results))
     write_json(Path(args.out) / "metrics.json", summary)
     print(json.dumps(summary, indent=2))
 

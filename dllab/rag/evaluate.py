@@ -93,6 +93,14 @@ def metrics(results: list[Result], k: int) -> dict:
     }
 
 
+def per_question(results: list[Result]) -> list[dict]:
+    """What each question retrieved, as data (the report builds its table from this)."""
+    return [{"question": r.question.text, "rank": r.rank, "latency_ms": round(r.seconds * 1000, 2),
+             "hits": [{"file": h.file, "page": h.page, "score": round(h.score, 4), "answers": answers(h, r.question),
+                       "excerpt": " ".join(h.text.split())[:160]} for h in r.hits]}
+            for r in results]
+
+
 def table(results: list[Result]) -> str:
     """A Markdown table: each question, the rank of its answer and what was retrieved."""
     lines = ["| # | question | answer rank | retrieved (file:page score: start of the text) |",
