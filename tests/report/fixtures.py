@@ -35,6 +35,25 @@ def make_reports(root: Path) -> Path:
         "test_images": 10000, "machine": MACHINE})
     for name in ["training_curves", "confusion_matrix", "predictions", "worst_mistakes"]:
         png(reports / f"mnist/figures/{name}.png")
+    lm = {"val_bpc": 2.5, "val_loss_per_char": 1.73, "val_ppl": 80.0, "params": 1_000_000, "train_seconds": 250.0}
+    write(reports / "lm/metrics.json", {"lstm": lm, "transformer": {**lm, "val_bpc": 2.4, "val_loss_per_char": 1.66}})
+    write(reports / "lm/samples.json", [{"prompt": "ROMEO:", "lstm": "lstm says <b>hi</b>", "transformer": "tf says hi"}])
+    png(reports / "lm/val_loss.png")
+    write(reports / "rag/metrics.json", {"questions": 2, "k": 4, "hit_at_1": 0.5, "hit_at_k": 1.0, "mrr": 0.75,
+                                         "latency_ms_p50": 3.0, "latency_ms_p95": 4.0,
+                                         "dense_only": {"hit_at_1": 0.0, "hit_at_k": 0.5, "mrr": 0.25}})
+    write(reports / "rag/index.json", {"files": 2, "pages": 7, "chunks": 65, "files_without_text": 0,
+                                       "files_skipped": 0, "seconds": 11.0, "embedding_model": "default",
+                                       "dimension": 384})
+    hit = {"file": "document.pdf", "page": 3, "score": 0.7, "answers": True, "excerpt": "La tarte Tatin"}
+    write(reports / "rag/questions.json", [
+        {"question": "Quelles sont les variantes ?", "rank": 1, "latency_ms": 3.0, "hits": [hit]},
+        {"question": "Comment faire ?", "rank": None, "latency_ms": 3.0, "hits": [{**hit, "answers": False}]}])
+    write(reports / "serve/metrics.json", {
+        "questions": 1, "startup_s": 7.0, "first_token_s": 5.0, "latency_s": 11.0, "tokens_per_s": 30.0,
+        "audio_seconds": 20.0, "synthesis_real_time_factor": 0.003,
+        "turns": [{"question": "Quel est le secret ?", "answer": "Une pâte <script>alert(1)</script> reposée.",
+                   "sources": [{"file": "connaissances.txt", "page": None, "score": 0.8}]}]})
     write(reports / "pipeline/mnist_train.json", {"stage": "mnist_train", "seconds": 70.1, "peak_memory_mb": 900.0,
                                                   "finished_at": "2026-11-26T06:00:00+00:00", "argv": []})
     return reports

@@ -20,11 +20,13 @@ def reports(tmp_path):
 def test_report_has_every_section_with_embedded_figures(reports):
     doc = build(reports, PARAMS, REPO / "dvc.yaml", MACHINE)
     page = to_html(doc)
-    for section in ["MNIST", "Pipeline"]:
+    for section in ["MNIST", "Language models", "Knowledge base", "Voice chatbot", "Pipeline"]:
         assert re.search(rf"<h2 id=\"[^\"]*\">{section}", page), section
-    assert page.count('src="data:image/png;base64,') == 4  # self-contained: no file or network links
+    assert page.count('src="data:image/png;base64,') == 5  # self-contained: no file or network links
     assert "http://" not in page and "https://" not in page
     assert "98.76 %" in page and "mnist.lr" in page and "Test CPU" in page and "Keras" in page
+    assert "the transformer is better" in page and "nanoGPT" in page and "lstm says &lt;b&gt;hi&lt;/b&gt;" in page
+    assert "✓ document.pdf:3 0.700" in page and "miss" in page and "Une pâte &lt;script&gt;" in page
     markdown = to_markdown(doc, relative_to=reports)
     assert "![Confusion matrix on the test set](mnist/figures/confusion_matrix.png)" in markdown
     assert "| mnist_train | 70.1 | 900 |" in markdown
