@@ -19,6 +19,11 @@ test: setup
 
 bench: setup
 	python bench/mnist.py
+	python bench/speech.py
+	python bench/rag.py
+	python bench/serve.py
+	dvc repro tokenizer_train
+	python bench/lm.py
 
 clean:
-	rm -rf data/mnist models reports .pytest_cache
+	rm -rf data/mnist data/corpus models reports .pytest_cache

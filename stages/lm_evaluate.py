@@ -16,7 +16,7 @@ def main() -> None:
     parser.add_argument("--corpus", default="data/corpus")
     parser.add_argument("--tokenizer", default="models/tokenizer")
     parser.add_argument("--models", default="models", help="folder holding lstm/model.pt and transformer/model.pt")
-    parser.add_argument("--out", default="reports/lm", help="folder for metrics.json, samples.md, the figure")
+    parser.add_argument("--out", default="reports/lm", help="folder for metrics.json, samples.md/.json, the figure")
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     args = parser.parse_args()
@@ -34,6 +34,8 @@ def main() -> None:
     validation_curves({m: out / f"{m}_history.csv" for m in MODELS}, out / "val_loss.png",
                       metrics["unigram"]["val_bpc"])
     write_text(out / "samples.md", samples_markdown(params["prompts"], samples, params))
+    write_json(out / "samples.json", [{"prompt": prompt, **{m: samples[m][i] for m in samples}}
+                                      for i, prompt in enumerate(params["prompts"])])
     write_json(out / "machine.json", machine_description(device))
     write_json(out / "metrics.json", metrics)
     print(json.dumps(metrics, indent=2))

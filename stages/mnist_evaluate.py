@@ -16,6 +16,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from dllab.files import atomic_dir, atomic_path, write_json
+    from dllab.history import read_history
     from dllab.mnist import figures
     from dllab.mnist.evaluate import evaluate
     from dllab.runtime import machine_description, pick_device
@@ -24,7 +25,7 @@ def main() -> None:
     r = evaluate(args.model, args.data, device)
     out = Path(args.out)
     with atomic_dir(out / "figures") as folder:
-        figures.training_curves(figures.read_history(args.history), folder / "training_curves.png")
+        figures.training_curves(read_history(args.history), folder / "training_curves.png")
         figures.confusion(r.details["confusion_matrix"], folder / "confusion_matrix.png")
         figures.digit_grid(r.images, r.labels, r.predictions, r.confidences,
                            figures.sample_indices(r.labels, r.predictions, 40),

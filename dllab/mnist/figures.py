@@ -1,30 +1,14 @@
 """Figures for the MNIST report: curves, confusion matrix, sample predictions, worst mistakes."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # files only, never a window
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from dllab.files import atomic_path  # noqa: E402
+from dllab.plotting import plt, save  # plt in file-only (Agg) mode
 
 RIGHT, WRONG = "#1a7f37", "#cf222e"
-
-
-def save(fig, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-
-
-def read_history(path: str | Path) -> dict[str, np.ndarray]:
-    with open(path, encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    return {key: np.array([float(r[key]) for r in rows]) for key in rows[0]}
 
 
 def training_curves(history: dict[str, np.ndarray], path: str | Path) -> None:

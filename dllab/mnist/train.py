@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import csv
 import logging
 import time
 from pathlib import Path
@@ -12,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from dllab.files import atomic_path
+from dllab.history import write_history
 from dllab.mnist.data import load_split, make_loader, normalise, split_validation
 from dllab.mnist.model import MLP, parameter_count, save_checkpoint
 from dllab.runtime import seed_everything
@@ -122,12 +121,5 @@ def train(params: dict, data_root: str | Path, model_path: str | Path, history_p
         "parameters": parameter_count(model),
     }
     save_checkpoint(model, model_path, extra={"summary": summary})
-    write_history(history_path, history)
+    write_history(history_path, history, HISTORY_FIELDS)
     return summary
-
-
-def write_history(path: str | Path, history: list[dict]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
-        writer.writeheader()
-        writer.writerows({k: round(v, 6) if isinstance(v, float) else v for k, v in r.items()} for r in history)

