@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
+from dllab import files
 from dllab.errors import ParamError
 
 
@@ -108,13 +107,8 @@ def _range_text(kind: str, min, max) -> str:
 
 
 def read_yaml(path: str | Path) -> dict:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ParamError(f"{path}: file not found; run from the repository root or pass --params") from None
-    except yaml.YAMLError as exc:
-        raise ParamError(f"{path}: not valid YAML ({exc.__class__.__name__}: {exc})") from None
+    """The whole params file, checked to be a mapping of sections."""
+    data = files.read_yaml(path, ParamError)
     if not isinstance(data, dict):
         raise ParamError(f"{path}: expected a mapping of sections at the top level")
     return data

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from dllab.errors import DataError
+from dllab.files import read_yaml
 from dllab.rag.search import Hit, Retriever
 
 
@@ -29,12 +29,7 @@ class Result:
 def load_questions(path: str | Path) -> list[Question]:
     """Read and check the question file (see data/rag/questions.yaml for the format)."""
     path = Path(path)
-    try:
-        entries = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: question file not found") from None
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path}: not valid YAML ({exc})") from None
+    entries = read_yaml(path, DataError)
     if not isinstance(entries, list) or not entries:
         raise DataError(f"{path}: expected a list of {{question, answers}} entries")
     questions = []

@@ -84,7 +84,8 @@ def lm_section(doc: Document, reports: Path, params: dict, machine: dict) -> Non
                   f"target is at most 1.9 nats per character, each model trained in at most 5 minutes."),
         Table(["metric", *models], [[k, *(metrics[m].get(k) for m in models)] for k in keys],
               caption="reports/lm/metrics.json"),
-        figure(reports / "lm/val_loss.png", "lm_evaluate", "Validation loss per character against step and against wall-clock time"),
+        figure(reports / "lm/val_loss.png", "lm_evaluate",
+               "Validation bits per character against training step and against wall-clock seconds"),
         Table(["prompt", *trained], [[s["prompt"], *(s[m] for m in trained)] for s in samples],
               caption="The same prompts completed by both models"),
     )

@@ -1,0 +1,45 @@
+"""The real `dvc repro` of the WHOLE pipeline in a temporary copy of the repository, with tiny params:
+download, train, evaluate, tokenizer, index, serve check and report, then the report mentions each system."""
+import json
+
+import pytest
+
+from tests.chat import helpers
+from tests.conftest import copy_repo, run_in, set_params, stages_run
+
+pytestmark = pytest.mark.slow
+LM_TRAINING = {"context": 16, "batch_size": 8, "max_steps": 10, "warmup_steps": 2, "eval_interval": 5,
+               "eval_batches": 1, "max_seconds": 0}
+
+
+def test_whole_pipeline_with_tiny_params_ends_in_a_report(tmp_path, tmp_path_factory, mnist_raw):
+    repo = copy_repo(tmp_path / "repo")
+    set_params(repo, "mnist", sources=[f"dir:{mnist_raw}", "pypi"], hidden=[16], epochs=1, train_limit=1000,
+               val_size=200)
+    set_params(repo, "corpus", max_chars=30_000)
+    set_params(repo, "tokenizer", vocab_size=350)
+    set_params(repo, "lstm", embed=16, hidden=16, layers=1, **LM_TRAINING)
+    set_params(repo, "transformer", dim=16, layers=1, heads=2, **LM_TRAINING)
+    set_params(repo, "lm_evaluate", val_chars=1000, max_new_tokens=4)
+    set_params(repo, "rag", docs_dir="tests/chat/docs", chunk_size=400, chunk_overlap=50)
+    set_params(repo, "llm", source=str(helpers.model_file(tmp_path_factory.getbasetemp())), max_tokens=8,
+               temperature=0.0)
+
+    result = run_in(repo, "dvc", "repro", timeout=900)
+
+    ran = stages_run(result.stdout)
+    stages = ["mnist_download", "mnist_train", "mnist_evaluate", "corpus_download", "tokenizer_train",
+              "lstm_train", "transformer_train", "lm_evaluate", "rag_index", "rag_evaluate", "llm_download",
+              "serve", "report"]
+    assert sorted(ran) == sorted(stages) and ran[-1] == "report"
+    page = (repo / "reports/index.html").read_text(encoding="utf-8")
+    for system in ["MNIST", "LSTM and Transformer", "Knowledge base", "Voice chatbot", "Pipeline"]:
+        assert system in page
+    assert "Comment faire une tarte aux pommes ?" in page  # a test question and its answer
+    markdown = (repo / "reports/README.md").read_text(encoding="utf-8")
+    assert "## Knowledge base: retrieval" in markdown and "(mnist/figures/confusion_matrix.png)" in markdown
+    records = {p.stem: json.loads(p.read_text()) for p in (repo / "reports/pipeline").glob("*.json")}
+    assert set(stages) <= set(records) and all(r["peak_memory_mb"] > 0 for r in records.values())
+
+    again = run_in(repo, "dvc", "repro")
+    assert stages_run(again.stdout) == []
