@@ -1,7 +1,6 @@
 """Gathering every metrics file and figure of the pipeline into one report (see document.py)."""
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -177,13 +176,6 @@ def pipeline_section(doc: Document, reports: Path, dvc_yaml: Path) -> None:
                   f"20 minutes on a 2-core CPU, with no stage above 4 GB."),
         Table(["stage", "seconds", "peak memory (MB)", "finished at (UTC)"], rows),
     )
-
-
-def read_csv(path: Path, stage: str) -> list[dict]:
-    if not path.is_file():
-        raise DataError(f"{path} is missing: run `dvc repro {stage}` to make it")
-    with open(path, encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def build(reports: Path, params: dict, dvc_yaml: Path, machine: dict) -> Document:
