@@ -51,21 +51,34 @@ def chunk_id(file: str, page: int | None, text: str, repeat: int = 0) -> str:
 
 
 def split_text(text: str, chunk_size: int, chunk_overlap: int) -> list[str]:
-    """Pack the sentences of ``text`` (paragraphs separated by blank lines) into overlapping chunks."""
+    """Pack the sentences of ``text`` (paragraphs separated by blank lines) into overlapping chunks.
+
+    Inside a chunk, sentences of one paragraph are joined by a space and paragraphs by a line break, so
+    headings and list items stay recognisable lines (grounded answers quote sentences, never headings).
+    """
     chunks: list[str] = []
-    current: list[str] = []  # sentences (or pieces of long ones) of the chunk being filled
+    current: list[str] = []  # sentences (or pieces of long ones) of the chunk being filled, "\n" = new paragraph
     for paragraph in text.split("\n\n"):
         for i, piece in enumerate(_pieces(paragraph, chunk_size)):
-            length = len(" ".join(current))
+            length = len(_join(current))
             full = length + 1 + len(piece) > chunk_size
             section_break = i == 0 and length >= chunk_size // 2
             if current and (full or section_break):
-                chunks.append(" ".join(current))
+                chunks.append(_join(current))
                 current = _tail(current, chunk_overlap, chunk_size - len(piece) - 1)
-            current.append(piece)
+            current.append(("\n" if i == 0 and current else "") + piece)
     if current:
-        chunks.append(" ".join(current))
+        chunks.append(_join(current))
     return [c for c in (c.strip() for c in chunks) if c]
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a text, line by line (a chunk's paragraphs, headings and list items are lines)."""
+    return [s.strip() for line in text.split("\n") for s in _SENTENCE_END.split(line.strip()) if s.strip()]
+
+
+def _join(pieces: list[str]) -> str:
+    return " ".join(pieces).replace(" \n", "\n")
 
 
 def _pieces(paragraph: str, chunk_size: int) -> list[str]:
@@ -82,18 +95,18 @@ def _pieces(paragraph: str, chunk_size: int) -> list[str]:
     return pieces
 
 
-def _tail(sentences: list[str], overlap: int, room: int) -> list[str]:
+def _tail(pieces: list[str], overlap: int, room: int) -> list[str]:
     """The end of a finished chunk to repeat at the start of the next: whole sentences when they fit."""
     limit = min(overlap, room)
     if limit <= 0:
         return []
     tail: list[str] = []
-    for sentence in reversed(sentences):
-        if len(" ".join([sentence, *tail])) > limit:
+    for sentence in reversed(pieces):
+        if len(_join([sentence, *tail])) > limit:
             break
         tail.insert(0, sentence)
     if tail:
-        return tail
-    last = sentences[-1][-limit:]  # the last sentence alone is too long: repeat its last words
+        return [tail[0].lstrip("\n"), *tail[1:]]
+    last = pieces[-1][-limit:]  # the last sentence alone is too long: repeat its last words
     space = last.find(" ")
     return [last[space + 1:]] if 0 <= space < len(last) - 1 else []

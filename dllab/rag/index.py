@@ -73,7 +73,7 @@ def build_index(docs_dir: str | Path, index_dir: str | Path, params: dict) -> di
     Path(index_dir).mkdir(parents=True, exist_ok=True)
     client = open_client(index_dir)
     try:
-        stats = _update(client, root, files, params)
+        stats = _update(client, root, files, params, Path(index_dir))
     finally:
         client.close()
     stats["seconds"] = round(time.perf_counter() - started, 3)
@@ -88,8 +88,10 @@ def open_client(index_dir: str | Path):
     return chromadb.PersistentClient(path=str(index_dir), settings=Settings(anonymized_telemetry=False))
 
 
-def _update(client, root: Path, files: list[Path], params: dict, force_rebuild: str | None = None) -> dict:
+def _update(client, root: Path, files: list[Path], params: dict, index_dir: Path,
+            force_rebuild: str | None = None) -> dict:
     from dllab.rag.embeddings import dimension, embed, load_model
+    from dllab.rag.sentences import VECTORS_FILE, update_vectors
 
     existing = _existing_collection(client)
     rebuilt = force_rebuild or _rebuild_reason(existing, params)
@@ -108,7 +110,7 @@ def _update(client, root: Path, files: list[Path], params: dict, force_rebuild: 
     if new:
         model = load_model(params["embedding_model"])
         if dimension(model) != collection.metadata["dimension"]:  # same name, other model files
-            return _update(client, root, files, params,
+            return _update(client, root, files, params, index_dir,
                            f"{params['embedding_model']} now gives {dimension(model)}-dim vectors")
         log.info("embedding %d new chunk(s) with %s", len(new), params["embedding_model"])
         start = time.perf_counter()
@@ -117,8 +119,13 @@ def _update(client, root: Path, files: list[Path], params: dict, force_rebuild: 
         add_chunks(client, collection, new, vectors, plan.changed)
     _refresh_kept(client, collection, plan, known)
     removed = _remove_stale(collection, plan, indexed)
+    if rebuilt:
+        (index_dir / VECTORS_FILE).unlink(missing_ok=True)  # vectors of another model
+    sentences = update_vectors(index_dir, collection.get(include=["documents"])["documents"],
+                               lambda: load_model(params["embedding_model"]), params["batch_size"])
     mark_ready(collection, params["lexical_weight"])
     return {
+        **sentences,
         **_summary(collection, files, plan, indexed),
         "files_removed": removed["files"],
         "chunks_added": len(new),

@@ -33,12 +33,12 @@ def tokens(text: str) -> list[str]:
 @functools.lru_cache(maxsize=65536)  # a corpus has few distinct words: look at each once
 def _term(word: str) -> str | None:
     """The index term of a word; None for stop words and single letters (l', d', qu' once split)."""
-    if len(word) < 2 or _fold(word) in STOPWORDS:
+    if len(word) < 2 or fold_accents(word) in STOPWORDS:
         return None
-    return _fold(_french_stemmer().stemWord(word))  # the stemmer expects the accents
+    return fold_accents(_french_stemmer().stemWord(word))  # the stemmer expects the accents
 
 
-def _fold(word: str) -> str:
+def fold_accents(word: str) -> str:
     # Decomposing then dropping non-ASCII removes the accents (é → e), so "eleve" still meets "élevé".
     return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode("ascii") or word
 
@@ -66,17 +66,40 @@ class BM25:
                 docs.append(doc)
                 tfs.append(tf)
         # Each term: the documents holding it and their BM25 weight (idf * saturated term frequency).
-        self.postings = {}
+        self.postings, self.idf = {}, {}
         for term, (docs, tfs) in postings.items():
-            idf = math.log(1 + (self.size - len(docs) + 0.5) / (len(docs) + 0.5))
+            self.idf[term] = self._idf(len(docs))
             tf = np.array(tfs, dtype=np.float32)
             index = np.array(docs, dtype=np.int64)
-            self.postings[term] = (index, idf * tf * (k1 + 1) / (tf + norm[index]))
+            self.postings[term] = (index, self.idf[term] * tf * (k1 + 1) / (tf + norm[index]))
+        self._vocabulary = sorted(self.postings)
+        self._spelled: dict[str, str] = {}
+
+    def _idf(self, document_frequency: int) -> float:
+        return math.log(1 + (self.size - document_frequency + 0.5) / (document_frequency + 0.5))
+
+    def term_weights(self, query: str) -> dict[str, float]:
+        """The query's index terms with their idf; a term the texts never use keeps the highest idf.
+
+        A misspelt word ("temperture") is read as the closest index term when one is close enough.
+        """
+        return {term: self.idf.get(term, self._idf(0)) for term in map(self.spelled, tokens(query))}
+
+    def spelled(self, term: str) -> str:
+        """``term`` itself if the index has it, else the closest index term (difflib ratio ≥ 0.8), else itself."""
+        if term in self.postings or len(term) < 4:
+            return term
+        if term not in self._spelled:
+            import difflib
+
+            close = difflib.get_close_matches(term, self._vocabulary, n=1, cutoff=0.8)
+            self._spelled[term] = close[0] if close else term
+        return self._spelled[term]
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for ``query``: shape (n_texts,)."""
         total = np.zeros(self.size, dtype=np.float32)
-        for term in set(tokens(query)):
+        for term in self.term_weights(query):
             if term in self.postings:
                 index, weight = self.postings[term]
                 total[index] += weight

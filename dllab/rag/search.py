@@ -26,6 +26,7 @@ from dllab.rag.lexical import BM25
 DEFAULT_INDEX = "models/chromadb"
 CANDIDATES = 50  # passages taken from each ranking before fusion
 RECENT_QUERIES = 256  # question embeddings kept in memory
+SENTENCE_VECTORS = 100_000  # sentence embeddings kept in memory at most (~150 MB at 384 dimensions)
 
 
 @dataclass
@@ -33,14 +34,15 @@ class Hit:
     text: str
     file: str  # path relative to the documents folder
     page: int | None  # 1-based PDF page; None for text files
-    score: float  # fused relevance, higher is better (cosine and normalised BM25 mixed by lexical_weight)
+    score: float  # fused relevance in [0, 1], higher is better (see Retriever.search)
     chunk_id: str
 
 
 class Retriever:
     """An opened index: the Chroma collection, its embedding model and a BM25 index of the same chunks."""
 
-    def __init__(self, collection, model, lexical_weight: float, cleanup=None):
+    def __init__(self, collection, model, lexical_weight: float, cleanup=None,
+                 sentence_vectors: dict[str, np.ndarray] | None = None):
         self.collection = collection
         self.model = model
         self.lexical_weight = lexical_weight
@@ -52,6 +54,7 @@ class Retriever:
         self.lexical = BM25(self.texts)
         self._lock = threading.Lock()  # the chat service may call from several threads
         self._recent_queries: dict[str, np.ndarray] = {}
+        self._sentence_vectors = dict(sentence_vectors or {})  # unit text -> vector (sentences.npz)
         self._finalizer = weakref.finalize(self, cleanup) if cleanup else None
 
     @classmethod
@@ -60,6 +63,7 @@ class Retriever:
         from chromadb.errors import NotFoundError
 
         from dllab.rag.embeddings import load_model
+        from dllab.rag.sentences import load_vectors
 
         index_dir = Path(index_dir)
         missing = UserError(f"{index_dir}: no knowledge-base index there; build it with `dvc repro rag_index`")
@@ -80,7 +84,7 @@ class Retriever:
                 raise UserError(f"{index_dir}: the index is incomplete (an interrupted build?); "
                                 "rerun `dvc repro rag_index`")
             model = load_model(meta["embedding_model"])
-            return cls(collection, model, float(meta.get("lexical_weight", 0.5)), cleanup)
+            return cls(collection, model, float(meta.get("lexical_weight", 0.5)), cleanup, load_vectors(copy))
         except NotFoundError:
             cleanup()
             raise missing from None
@@ -104,11 +108,14 @@ class Retriever:
             query = self._query_vector(question)  # (dimension,)
             dense = self._dense_candidates(query, max(CANDIDATES, k))
             lexical = self.lexical.scores(question)  # (n_chunks,)
-            top_lexical = max(float(lexical.max()), 1e-9)
             ranked = np.argsort(-lexical)[:max(CANDIDATES, k)]
-            candidates = set(dense) | {int(i) for i in ranked if lexical[i] > 0}
+            candidates = sorted(set(dense) | {int(i) for i in ranked if lexical[i] > 0})
             dense.update(self._cosines(query, [i for i in candidates if i not in dense]))
-        scores = {i: (1 - weight) * dense[i] + weight * float(lexical[i]) / top_lexical for i in candidates}
+        # Cosines and BM25 live on different scales (E5's cosines sit between 0.7 and 0.95): each is rescaled
+        # to [0, 1] over the candidates before mixing, so lexical_weight means what it says.
+        fused = ((1 - weight) * _min_max(np.array([dense[i] for i in candidates]))
+                 + weight * _min_max(lexical[candidates]))  # (n_candidates,)
+        scores = dict(zip(candidates, fused.tolist()))
         best = sorted(scores, key=lambda i: (-scores[i], i))[:k]
         return [self._hit(i, scores[i]) for i in best]
 
@@ -121,6 +128,22 @@ class Retriever:
                 self._recent_queries.pop(next(iter(self._recent_queries)))  # the oldest
             self._recent_queries[question] = embed_query(self.model, question)
         return self._recent_queries[question]
+
+    def sentence_cosines(self, question: str, sentences: list[str]) -> np.ndarray:
+        """Cosine similarity of the question with each sentence, shape (len(sentences),).
+
+        The index stores every sentence's vector (``rag_index``); one it lacks is embedded here and kept.
+        """
+        from dllab.rag.embeddings import embed
+
+        with self._lock:
+            query = self._query_vector(question)
+            missing = list(dict.fromkeys(s for s in sentences if s not in self._sentence_vectors))
+            computed = dict(zip(missing, embed(self.model, missing))) if missing else {}
+            if len(self._sentence_vectors) + len(computed) <= SENTENCE_VECTORS:
+                self._sentence_vectors.update(computed)
+            vectors = np.stack([self._sentence_vectors.get(s, computed.get(s)) for s in sentences])  # (n, dim)
+        return vectors @ query
 
     def _dense_candidates(self, query: np.ndarray, n: int) -> dict[int, float]:
         """Index of chunk → cosine similarity, for the ``n`` nearest chunks."""
@@ -138,6 +161,11 @@ class Retriever:
     def _hit(self, i: int, score: float) -> Hit:
         meta = self.metadatas[i]
         return Hit(self.texts[i], meta["file"], meta["page"] or None, round(score, 4), self.ids[i])
+
+
+def _min_max(values: np.ndarray) -> np.ndarray:
+    spread = float(values.max() - values.min()) if len(values) else 0.0
+    return (values - values.min()) / spread if spread > 0 else np.ones_like(values, dtype=np.float64)
 
 
 _OPENED: dict[str, Retriever] = {}
