@@ -1,5 +1,5 @@
 """Benchmark the knowledge base: embedding throughput, full build and reload of the default documents,
-retrieval quality on data/rag/questions.yaml, and query latency on a synthetic collection of 10,000 chunks.
+retrieval quality on data/eval/questions.yaml, and query latency on a synthetic collection of 10,000 chunks.
 
 Writes reports/bench/rag.json with the machine description. Run: `python bench/rag.py` (about 1-2 minutes).
 The synthetic collection stores random unit vectors with texts made of the documents' own words, so the
@@ -64,7 +64,7 @@ def latencies(retriever, questions: list[str], k: int, repeats: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--questions", default="data/rag/questions.yaml")
+    parser.add_argument("--questions", default="data/eval/questions.yaml")
     parser.add_argument("--synthetic-chunks", type=int, default=10_000)
     parser.add_argument("--out", default="reports/bench/rag.json")
     args = parser.parse_args()

@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--model", default="models/llm/model.gguf")
     parser.add_argument("--index", default="models/chromadb")
-    parser.add_argument("--questions", default="data/rag/questions.yaml")
+    parser.add_argument("--questions", default="data/eval/questions.yaml")
     parser.add_argument("--compare", type=int, default=6, help="questions timed served and direct")
     parser.add_argument("--concurrent", type=int, default=8, help="requests sent by 4 clients at once")
     parser.add_argument("--total", type=int, default=50, help="questions asked in all before the last memory reading")

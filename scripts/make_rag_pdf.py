@@ -2,7 +2,7 @@
 
 The source is a small Markdown subset: '#', '##', '###' headings, '- ' bullet lists, paragraphs, and
 '<!-- page -->' for a page break. Each part must fit on its page, so that the page numbers quoted in
-data/rag/questions.yaml stay true; the script stops if one overflows. The output is byte-for-byte
+data/eval/questions.yaml stay true; the script stops if one overflows. The output is byte-for-byte
 reproducible (fixed creation date). Needs the DejaVu fonts (Debian fonts-dejavu-core).
 
     python scripts/make_rag_pdf.py [--source scripts/rag_document.md] [--out data/rag/document.pdf]

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.setup-stamp
-APT_PACKAGES=(espeak-ng chromium chromium-driver fonts-dejavu-core)
+APT_PACKAGES=(espeak-ng chromium chromium-driver fonts-dejavu-core hunspell hunspell-fr)
 # Portable build: no -march=native (a native wheel crashes on other CPUs) and no multimodal part,
 # which halves the compile time on 2 cores; text generation and chat templates are unaffected.
 LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"

@@ -11,7 +11,7 @@ from dllab.rag.config import EVALUATE_KEYS, SPEC
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--index", default="models/chromadb")
-    parser.add_argument("--questions", default="data/rag/questions.yaml")
+    parser.add_argument("--questions", default="data/eval/questions.yaml")
     parser.add_argument("--out", default="reports/rag", help="folder for metrics.json, questions.md and questions.json")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args()

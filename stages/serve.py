@@ -15,7 +15,7 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--model", default="models/llm/model.gguf")
     parser.add_argument("--index", default="models/chromadb")
-    parser.add_argument("--questions", default="data/rag/questions.yaml")
+    parser.add_argument("--questions", default="data/eval/questions.yaml")
     parser.add_argument("--first", type=int, default=3, help="how many questions of the file to ask")
     parser.add_argument("--out", default="reports/serve/metrics.json")
     args = parser.parse_args()

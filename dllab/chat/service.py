@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from dllab.chat.answer import Answerer, without_citations
 from dllab.chat.llm import ChatModel
-from dllab.chat.prompt import build_prompt, no_answer
+from dllab.chat.prompt import no_answer
 from dllab.errors import UserError
 
 log = logging.getLogger("chat.service")
@@ -37,6 +38,7 @@ class Event:
 class ChatService:
     def __init__(self, model: ChatModel, retriever, speaker, params: dict):
         self.model, self.retriever, self.speaker, self.params = model, retriever, speaker, params
+        self.answerer = Answerer(retriever, model, params)
         self._places = threading.BoundedSemaphore(params["queue_size"])
         self._model_lock = threading.Lock()   # llama.cpp and retrieval: one turn at a time
         self._in_flight = 0                   # accepted turns not yet closed (for /health)
@@ -56,6 +58,10 @@ class ChatService:
         if problems:
             raise UserError("cannot start the chatbot: " + " | ".join(problems))
         return cls(model, retriever, speaker, chat_params)
+
+    def close(self) -> None:
+        """Release the index's private copy (the model and voices need nothing)."""
+        self.retriever.close()
 
     def health(self) -> dict:
         return {
@@ -96,8 +102,8 @@ class ChatService:
         self._count_in_flight(-1)
         self._places.release()
 
-    def _events(self, question: str, history: list[dict]) -> Iterator[Event]:
-        started = time.perf_counter()
+    def _events(self, question: str, history: list[dict], turn: "Turn") -> Iterator[Event]:
+        started = turn.started
         since_start = lambda: round(time.perf_counter() - started, 3)  # noqa: E731
         asked = self.speaker.speak(question, "question")
         timings = {"question_tts_s": round(asked.synth_seconds, 3)}
@@ -108,11 +114,10 @@ class ChatService:
             timings["queue_wait_s"] = round(time.perf_counter() - waiting, 3)
             searching = time.perf_counter()
             hits = self.retriever.search(question, k=self.params["top_k"])
+            plan = turn.plan = self.answerer.plan(question, hits, history)
             timings["retrieval_s"] = round(time.perf_counter() - searching, 3)
-            prompt = build_prompt(question, hits, history, self.model.count_tokens, self.model.n_ctx,
-                                  self.model.max_tokens)
             pieces, first, last = [], None, None
-            for piece in self.model.stream(prompt.messages):
+            for piece in self.answerer.stream(question, plan):
                 last = time.perf_counter()
                 if first is None:
                     first = last
@@ -122,21 +127,26 @@ class ChatService:
         answer = "".join(pieces).strip()
         if not any(ch.isalnum() for ch in answer):
             answer = no_answer(question)
-        timings.update(_generation_timings(len(pieces), first, last, prompt.tokens))
-        yield Event("sources", {"sources": [self._source(hit) for hit in prompt.hits]})
+        if plan.prompt is not None:
+            timings.update(_generation_timings(len(pieces), first, last, plan.prompt.tokens))
+        yield Event("sources", {"sources": [self._source(hit, n) for n, hit in enumerate(plan.hits, 1)],
+                                "mode": plan.mode, "declined": plan.declined, "evidence": round(plan.evidence, 4),
+                                "cited": sorted({q.passage for q in plan.quotes})})
 
-        spoken = self.speaker.speak(answer, "answer")
+        spoken = self.speaker.speak(without_citations(answer), "answer")
         timings["answer_tts_s"] = round(spoken.synth_seconds, 3)
         timings["question_audio_s"], timings["answer_audio_s"] = round(asked.seconds, 3), round(spoken.seconds, 3)
         yield Event("audio", _clip(spoken, "answer"))
         timings["total_s"] = since_start()
-        yield Event("done", {"answer": answer, "history_kept": prompt.history_kept, "timings": timings})
+        history_kept = plan.prompt.history_kept if plan.prompt is not None else 0
+        yield Event("done", {"answer": answer, "history_kept": history_kept, "timings": timings})
 
-    def _source(self, hit) -> dict:
+    def _source(self, hit, number: int) -> dict:
         text = " ".join(hit.text.split())
         limit = self.params["excerpt_chars"]
         excerpt = text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
-        return {"file": hit.file, "page": hit.page, "score": round(float(hit.score), 4), "excerpt": excerpt}
+        return {"number": number, "file": hit.file, "page": hit.page, "score": round(float(hit.score), 4),
+                "excerpt": excerpt}
 
 
 class Turn:
@@ -144,8 +154,14 @@ class Turn:
 
     def __init__(self, service: ChatService, question: str, history: list[dict]):
         self._service = service
-        self._events = service._events(question, history)
+        self.started = time.perf_counter()
+        self.plan = None  # the answer's Plan (passages, evidence, quotes) once retrieval has run
+        self._events = service._events(question, history, self)
         self._open = True
+
+    def elapsed(self) -> float:
+        """Seconds since the turn was accepted."""
+        return time.perf_counter() - self.started
 
     def __iter__(self) -> Iterator[Event]:
         try:

@@ -2,20 +2,24 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from dllab.errors import DataError
 from dllab.files import read_yaml
+from dllab.rag.lexical import fold_accents
 from dllab.rag.search import Hit, Retriever
 
 
 @dataclass
 class Question:
     text: str
-    answers: list[dict]  # each: file, and optionally page and passage
+    answers: list[dict]  # where the answer is: each {file, page (PDFs), passage}; empty when out of scope
+    expect: list[str] = field(default_factory=list)  # facts a correct answer states (dllab.chat.evaluate)
+    need: int = 1                                    # how many of them
+    out_of_scope: bool = False                       # the documents do not answer it: the chatbot must decline
 
 
 @dataclass
@@ -27,44 +31,61 @@ class Result:
 
 
 def load_questions(path: str | Path) -> list[Question]:
-    """Read and check the question file (see data/rag/questions.yaml for the format)."""
+    """Read and check the question file (see data/eval/questions.yaml for the format)."""
     path = Path(path)
     entries = read_yaml(path, DataError)
     if not isinstance(entries, list) or not entries:
-        raise DataError(f"{path}: expected a list of {{question, answers}} entries")
-    questions = []
-    for n, entry in enumerate(entries, start=1):
-        where = f"{path}: entry {n}"
-        if not isinstance(entry, dict) or not isinstance(entry.get("question"), str):
-            raise DataError(f"{where}: needs a 'question' text")
-        answers = entry.get("answers")
-        if not isinstance(answers, list) or not answers:
-            raise DataError(f"{where}: needs a non-empty 'answers' list")
-        for answer in answers:
-            if not (isinstance(answer, dict) and isinstance(answer.get("file"), str)
-                    and set(answer) <= {"file", "page", "passage"}
-                    and isinstance(answer.get("page", 1), int) and isinstance(answer.get("passage", ""), str)):
-                raise DataError(f"{where}: each answer is {{file: NAME, page: N, passage: TEXT}} "
-                                f"(page and passage optional), not {answer!r}")
-        questions.append(Question(entry["question"], answers))
-    return questions
+        raise DataError(f"{path}: expected a list of {{question, answers, expect}} entries")
+    return [_question(entry, f"{path}: entry {n}") for n, entry in enumerate(entries, start=1)]
+
+
+def _question(entry, where: str) -> Question:
+    if not isinstance(entry, dict) or not isinstance(entry.get("question"), str) or not entry["question"].strip():
+        raise DataError(f"{where}: needs a 'question' text")
+    unknown = set(entry) - {"question", "answers", "expect", "need", "out_of_scope"}
+    if unknown:
+        raise DataError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: question, answers, expect, need, "
+                        "out_of_scope")
+    if entry.get("out_of_scope") is True:
+        if entry.get("answers") or entry.get("expect"):
+            raise DataError(f"{where}: an out_of_scope question has no 'answers' and no 'expect'")
+        return Question(entry["question"], [], out_of_scope=True)
+    answers, expect, need = entry.get("answers"), entry.get("expect"), entry.get("need", 1)
+    if not isinstance(answers, list) or not answers:
+        raise DataError(f"{where}: needs a non-empty 'answers' list (or out_of_scope: true)")
+    for answer in answers:
+        if not (isinstance(answer, dict) and isinstance(answer.get("file"), str)
+                and set(answer) <= {"file", "page", "passage"} and isinstance(answer.get("passage"), str)
+                and answer["passage"].strip() and isinstance(answer.get("page", 1), int)):
+            raise DataError(f"{where}: each answer is {{file: NAME, page: N, passage: TEXT}} (page for PDFs; "
+                            f"the passage is required: a page alone does not locate an answer), not {answer!r}")
+    if not (isinstance(expect, list) and expect and all(isinstance(e, (str, int)) and str(e).strip() for e in expect)):
+        raise DataError(f"{where}: needs an 'expect' list of the facts a correct answer states")
+    if not (isinstance(need, int) and 1 <= need <= len(expect)):
+        raise DataError(f"{where}: need = {need!r} must be a whole number from 1 to {len(expect)} (the facts listed)")
+    return Question(entry["question"], answers, [str(e) for e in expect], need)
+
+
+def answerable(questions: list[Question]) -> list[Question]:
+    return [q for q in questions if not q.out_of_scope]
 
 
 def answers(hit: Hit, question: Question) -> bool:
-    """Whether the retrieved chunk is one of the places that answer the question."""
+    """Whether the retrieved chunk is one of the places that answer the question (strict: its passage is in it)."""
     text = _plain(hit.text)
     return any(hit.file == a["file"] and a.get("page", hit.page) == hit.page
-               and _plain(str(a.get("passage", ""))) in text for a in question.answers)
+               and _plain(a["passage"]) in text for a in question.answers)
 
 
 def _plain(text: str) -> str:
-    return " ".join(text.split()).casefold()
+    """Case, accents and spacing ignored."""
+    return " ".join(fold_accents(text).split()).casefold()
 
 
 def run(retriever: Retriever, questions: list[Question], k: int, lexical_weight: float | None = None) -> list[Result]:
     retriever.search("Question d'échauffement sans rapport.", k)  # warm-up: the first query pays one-off costs
     results = []
-    for question in questions:
+    for question in answerable(questions):
         start = time.perf_counter()
         hits = retriever.search(question.text, k, lexical_weight=lexical_weight)
         seconds = time.perf_counter() - start

@@ -107,8 +107,9 @@ def rag_section(doc: Document, reports: Path, params: dict, machine: dict) -> No
         Heading("Knowledge base: retrieval"),
         Paragraph(f"{index['files']} French documents ({index['pages']} pages) cut into {index['chunks']} chunks, "
                   f"embedded with {index['embedding_model']} (dimension {index['dimension']}) into a persistent "
-                  f"ChromaDB index. {metrics['questions']} questions, each with the file and page or passage that "
-                  f"answers it; a hit is an answering chunk among the top {k}. Target: hit@{k} at least 0.9. "
+                  f"ChromaDB index. {metrics['questions']} answerable questions of data/eval/questions.yaml, each "
+                  f"with the passages that answer it (file, page and text); a hit is a chunk that contains one, "
+                  f"among the top {k}. Targets: hit@{k} at least 0.95, hit@1 at least 0.80. "
                   f"Anchor: early privateGPT shows 4 sources per answer; a Chroma query takes a few milliseconds."),
         Table(["ranking", "hit@1", f"hit@{k}", "MRR"], ranking, caption="reports/rag/metrics.json"),
         Table(["measure", "value"], [
@@ -126,6 +127,53 @@ def rag_section(doc: Document, reports: Path, params: dict, machine: dict) -> No
         params_table("rag", params.get("rag", {})),
         machine_line(machine),
     )
+
+
+ANSWER_TARGETS = {"correct": ">= 0.80", "faithful": ">= 0.95", "french_ok": ">= 0.98", "declined": ">= 0.85",
+                  "wrongly_declined": "<= 0.05", "first_word_s_p50": "<= 1.0 (HTTP, bench/serve.py)"}
+
+
+def answers_section(doc: Document, reports: Path, params: dict, machine: dict) -> None:
+    metrics = load_json(reports / "chat/metrics.json", "chat_evaluate")
+    answers = load_json(reports / "chat/answers.json", "chat_evaluate")
+    embedder = params.get("rag", {}).get("embedding_model")
+    strategy = (f"quote: the answer is the {params.get('chat', {}).get('answer_sentences')} sentences of the retrieved "
+                f"passages closest to the question ({embedder} embeddings), each followed by its passage number; "
+                "no word is written that is not in a document" if metrics["answer_mode"] == "quote" else
+                f"generate: {metrics['model']} writes the answer from the passages through llama.cpp")
+    worst = [a for a in answers if (a["declined"] != a["out_of_scope"]) or not (a["correct"] or a["out_of_scope"])]
+    doc.add(
+        Heading("Chatbot answers"),
+        Paragraph(f"Every question of data/eval/questions.yaml ({metrics['answerable']} answerable, "
+                  f"{metrics['out_of_scope']} out of scope) is asked through the same ChatService as the web "
+                  f"server. Strategy: {strategy}. A question is declined with the fixed « not in the documents » "
+                  f"sentence when no sentence of its passages reaches a cosine of chat.decline_below = "
+                  f"{metrics['decline_below']} with it. Definitions: correct = the answer states the question's "
+                  "expected facts (case, accents, spacing, units and number words normalised); faithful = share "
+                  "of answer sentences found verbatim in a retrieved passage, or with at least 80 % of their "
+                  "content words there (generated text); french_ok = share of answer words accepted by hunspell's "
+                  "fr_FR dictionary (Debian hunspell-fr); declined / wrongly_declined = share of out-of-scope / "
+                  "answerable questions declined; times through the service in this stage (the HTTP numbers "
+                  "come from bench/serve.py)."),
+        Table(["measure", "value", "target"],
+              [[key, metrics[key], ANSWER_TARGETS.get(key, "")] for key in
+               ("correct", "faithful", "french_ok", "declined", "wrongly_declined", "first_word_s_p50",
+                "first_word_s_p95", "latency_s_p50", "latency_s_p95")], caption="reports/chat/metrics.json"),
+        figure(reports / "chat/calibration.png", "chat_evaluate",
+               f"Declining by threshold on this question set. The highest threshold declining at most 5 % of "
+               f"answerable questions is {metrics['decline_below_suggested']}; params.yaml uses "
+               f"{metrics['decline_below']}."),
+        Table(["question", "verdict", "evidence", "answer"],
+              [[a["question"], _verdict(a), a["evidence"], a["answer"]] for a in worst[:12]],
+              caption=f"The answers that miss ({len(worst)}; all answers in reports/chat/answers.md)"),
+        Paragraph("Words the French dictionary did not accept: " + (", ".join(metrics["unknown_words"]) or "none")),
+    )
+
+
+def _verdict(answer: dict) -> str:
+    if answer["out_of_scope"]:
+        return "declined" if answer["declined"] else "answered, out of scope"
+    return "wrongly declined" if answer["declined"] else "right" if answer["correct"] else "wrong"
 
 
 def chat_section(doc: Document, reports: Path, params: dict, machine: dict) -> None:
@@ -185,6 +233,7 @@ def build(reports: Path, params: dict, dvc_yaml: Path, machine: dict) -> Documen
     mnist_section(doc, reports, params, machine)
     lm_section(doc, reports, params, machine)
     rag_section(doc, reports, params, machine)
+    answers_section(doc, reports, params, machine)
     chat_section(doc, reports, params, machine)
     pipeline_section(doc, reports, dvc_yaml)
     return doc

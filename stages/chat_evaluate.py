@@ -1,0 +1,54 @@
+"""Stage chat_evaluate: ask every question of the question set through the chat service the server uses, and
+measure the answers (correct, faithful, French, declined) and their speed."""
+import argparse
+import tempfile
+from pathlib import Path
+
+from dllab.chat.config import CHAT_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS
+from dllab.cli import run
+from dllab.params import load_section
+from dllab.speech.config import KEYS as TTS_KEYS, SPEC as TTS_SPEC
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--model", default="models/llm/model.gguf")
+    parser.add_argument("--index", default="models/chromadb")
+    parser.add_argument("--questions", default="data/eval/questions.yaml")
+    parser.add_argument("--out", default="reports/chat", help="folder for metrics.json, answers.md, answers.json, "
+                                                              "calibration.json and calibration.png")
+    args = parser.parse_args()
+    llm = load_section(args.params, "llm", LLM_SPEC, only=MODEL_KEYS)
+    chat = load_section(args.params, "chat", CHAT_SPEC, only=SERVE_KEYS)
+    tts = load_section(args.params, "tts", TTS_SPEC, only=TTS_KEYS)
+
+    from tqdm import tqdm
+
+    from dllab.chat.evaluate import (answers_markdown, ask_all, calibration, calibration_figure, metrics,
+                                     per_question, suggested_threshold)
+    from dllab.chat.service import ChatService
+    from dllab.files import write_json, write_text
+    from dllab.rag.evaluate import load_questions
+
+    questions = load_questions(args.questions)
+    with tempfile.TemporaryDirectory(prefix="chat-evaluate-audio-") as audio:  # spoken, not kept
+        service = ChatService.start(args.model, args.index, audio, llm, chat, tts)
+        with tqdm(total=len(questions), desc="questions", unit="q") as bar:
+            results = ask_all(service, questions, progress=lambda _: bar.update())
+        service.close()
+    curve = calibration(results)
+    summary = {**metrics(results), "answer_mode": chat["answer_mode"], "decline_below": chat["decline_below"],
+               "decline_below_suggested": suggested_threshold(curve), "model": Path(args.model).name}
+    out = Path(args.out)
+    write_json(out / "answers.json", per_question(results))
+    write_json(out / "calibration.json", curve)
+    calibration_figure(curve, chat["decline_below"], out / "calibration.png")
+    write_text(out / "answers.md", answers_markdown(per_question(results), summary))
+    write_json(out / "metrics.json", summary)
+    print(" ".join(f"{key} {summary[key]}" for key in ("correct", "faithful", "french_ok", "declined",
+                                                       "wrongly_declined", "first_word_s_p50")))
+
+
+if __name__ == "__main__":
+    run(main)
