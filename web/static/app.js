@@ -118,7 +118,7 @@ function handleEvent(event, turn) {
       turn.answerText.textContent += event.data.text;
       return undefined;
     case "sources":
-      showSources(turn, event.data.sources);
+      showSources(turn, event.data.sources, event.data.cited || []);
       setBusy(true, "Synthèse vocale de la réponse…");
       return undefined;
     case "done":
@@ -166,10 +166,12 @@ function attachAudio(audio, clip) {
   else play();
 }
 
-function showSources(turn, sources) {
+// The list is numbered like the answer's citations: « … 190 °C. [2] » quotes source 2.
+function showSources(turn, sources, cited) {
   turn.sourceList.replaceChildren();
   for (const source of sources) {
     const item = document.createElement("li");
+    if (cited.includes(source.number)) item.classList.add("cited");
     const where = document.createElement("span");
     where.className = "source-where";
     where.textContent = source.page === null ? source.file : `${source.file}, page ${source.page}`;
