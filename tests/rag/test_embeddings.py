@@ -29,3 +29,14 @@ def test_vectors_are_unit_length_and_a_query_matches_its_batch_vector():
 def test_an_unknown_model_is_a_one_line_error(tmp_path):
     with pytest.raises(UserError, match=r"embedding model '.*nothing-here' could not be loaded .* rag.embedding_model"):
         load_model(str(tmp_path / "nothing-here"))
+
+
+@pytest.mark.parametrize("name, size", [("e5-multilingual", 384), ("use-multilingual", 512)])
+def test_the_multilingual_models_match_french_paraphrases(name, size):
+    model = load_model(name)
+    passages = embed(model, ["La température idéale se situe entre 180 et 200 degrés.",
+                             "Les colons anglais emportent la recette en Amérique du Nord."], batch_size=1)
+    assert dimension(model) == size and passages.shape == (2, size) and passages.dtype == np.float32
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1, atol=1e-5)
+    query = embed_query(model, "a quelle temperature je mets le four")
+    assert query.shape == (size,) and query @ passages[0] > query @ passages[1] + 0.05
