@@ -43,14 +43,14 @@ class Cosines:
         return np.array([self.table.get(t, 0.1) for t in texts])
 
 
-def test_ranking_is_by_cosine_and_a_faq_question_lends_its_score_to_its_answer():
+def test_ranking_is_by_cosine_and_questions_are_never_quoted():
     hits = [SimpleNamespace(text="Peut-on congeler la tarte ?\nOui, trois mois au congélateur.\nAutre chose."),
             SimpleNamespace(text="La tarte se congèle bien. Autre chose.")]
     retriever = Cosines({"Peut-on congeler la tarte ?": 0.9, "Oui, trois mois au congélateur.": 0.3,
                          "La tarte se congèle bien.": 0.7})
     ranked = rank_quotes(retriever, "On peut congeler ?", hits)
     assert [(q.text, q.passage, q.score) for q in ranked[:2]] == [
-        ("Oui, trois mois au congélateur.", 1, 0.9), ("La tarte se congèle bien.", 2, 0.7)]
+        ("La tarte se congèle bien.", 2, 0.7), ("Oui, trois mois au congélateur.", 1, 0.3)]
     assert all(not q.text.endswith("?") for q in ranked)
     assert [q.text for q in ranked].count("Autre chose.") == 1  # a repeated sentence is quoted once
 
