@@ -16,7 +16,7 @@ from tests.conftest import REPO
 
 DOCS = Path(__file__).parent / "docs"
 TEST_LLM = {"max_tokens": 12, "temperature": 0.0, "n_ctx": 1024}
-TEST_CHAT = {"top_k": 2, "queue_size": 16, "retry_after": 7, "server_threads": 12}
+TEST_CHAT = {"top_k": 2, "queue_size": 8, "retry_after": 7, "server_threads": 12}
 TEST_RAG = {"chunk_size": 400, "chunk_overlap": 50}
 _made: dict = {}
 
