@@ -11,14 +11,16 @@ log = logging.getLogger("chat.serve")
 
 
 def ask_and_check(base_url: str, questions: list[str]) -> list[dict]:
-    """One streamed turn per question; DataError unless each has an answer, sources and two WAV clips."""
+    """One streamed turn per question; DataError unless each has an answer, sources and WAV clips of the
+    question, of the answer and of its first sentence (said while the answer streamed)."""
     turns = []
     for question in questions:
         result = stream_chat(base_url, question)
         problems = [] if result["answer"] else ["no answer"]
         problems += [] if result["sources"] else ["no sources"]
-        for role in ("question", "answer"):
-            clip = result["audio"].get(role)
+        clips = {"question": result["audio"].get("question"), "answer": result["audio"].get("answer"),
+                 "first answer sentence": (result["sentence_audio"] or [None])[0]}
+        for role, clip in clips.items():
             status, _, body = get(base_url, clip["url"]) if clip else (None, None, b"")
             if status != 200 or not is_wav(body):
                 problems.append(f"no playable {role} audio")
