@@ -12,6 +12,7 @@ Writes reports/bench/serve.json. Run: `python bench/serve.py` (about 7 minutes o
 """
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def main() -> None:
     questions = [q.text for q in load_questions(args.questions)]
     pick = lambda n, start=0: [questions[(start + i) % len(questions)] for i in range(n)]  # noqa: E731
     direct = Direct(args.model, args.index, args.params, chat)
+    load_average = {"at_start": os.getloadavg()}  # the machine may be shared: its load says how much
 
     load_pool = ThreadPoolExecutor(args.load_clients + 1)  # outlives the server: its stop ends the answers waited for
     with tempfile.TemporaryDirectory() as audio, running_server(
@@ -77,6 +79,7 @@ def main() -> None:
                           served[0]["audio"]["answer"]["url"])
         memory["after_load_mb"] = _rss_mb(server)
     load_pool.shutdown(wait=True)
+    load_average["at_end"] = os.getloadavg()
     memory["growth_after_first_answers_mb"] = round(
         memory[f"after_{max(args.total, asked)}_questions_mb"] - memory["after_first_answers_mb"], 1)
 
@@ -105,6 +108,7 @@ def main() -> None:
         "targets": {"served_vs_direct_min": 0.95, "server_rss_mb_max": 1536, "responses_5xx": 0,
                     "refusal_503_s_max": 0.1, "health_p95_s_max": 0.5, "first_answer_audio_after_sentence_p50_s": 1.5},
         "machine": machine_description(),
+        "load_average_1_5_15_min": load_average,
     }
     write_json(args.out, report)
     print(json.dumps({k: v for k, v in report.items() if k not in ("params", "machine")}, indent=2))

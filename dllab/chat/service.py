@@ -191,16 +191,7 @@ class ChatService:
             answer = no_answer(question)
             voice.say(answer, "answer")
         yield Event("sources", {"sources": [self._source(hit) for hit in prompt.hits]})
-
-        while voice.waiting:
-            voice.wait(POLL_S)
-            self._check_stopping()
-            yield from self._audio_events(voice, timings, started)
-        spoken = self.speaker.concatenate(voice.said["answer"], "answer")
-        timings["question_tts_s"] = round(sum(c.synth_seconds for c in voice.said["question"]), 3)
-        timings["answer_tts_s"] = round(sum(c.synth_seconds for c in voice.said["answer"]), 3)
-        timings["question_audio_s"] = round(sum(c.seconds for c in voice.said["question"]), 3)
-        timings["answer_audio_s"] = round(spoken.seconds, 3)
+        spoken = yield from self._said_to_the_end(voice, timings, started)
         yield Event("audio", _clip(spoken, "answer"))
         timings["total_s"] = _since(started)
         yield Event("done", {"answer": answer, "history_kept": prompt.history_kept, "timings": timings})
@@ -238,6 +229,19 @@ class ChatService:
             voice.say(sentence, "answer")
         timings.update(_generation_timings(len(text), first, last))
         return "".join(text).strip()
+
+    def _said_to_the_end(self, voice: "_Voice", timings: dict, started: float) -> Generator[Event, None, object]:
+        """The audio events of the clips still being said, then the whole answer's clip (returned)."""
+        while voice.waiting:
+            voice.wait(POLL_S)
+            self._check_stopping()
+            yield from self._audio_events(voice, timings, started)
+        spoken = self.speaker.concatenate(voice.said["answer"], "answer")
+        timings["question_tts_s"] = round(sum(c.synth_seconds for c in voice.said["question"]), 3)
+        timings["answer_tts_s"] = round(sum(c.synth_seconds for c in voice.said["answer"]), 3)
+        timings["question_audio_s"] = round(sum(c.seconds for c in voice.said["question"]), 3)
+        timings["answer_audio_s"] = round(spoken.seconds, 3)
+        return spoken
 
     def _audio_events(self, voice: "_Voice", timings: dict, started: float) -> Iterator[Event]:
         """An ``audio`` event for each clip ready, in the order the texts were given."""
