@@ -1,9 +1,11 @@
 """The chatbot's web API and page: a thin Flask layer over ``dllab.chat.service.ChatService``.
 
 Routes: ``GET /`` (the page), ``POST /chat`` (one JSON answer), ``POST /chat/stream`` (Server-Sent Events:
-``audio`` for the question, ``token``..., ``sources``, ``audio`` for the answer, ``done``; or ``error``),
-``GET /audio/<id>`` (a WAV from the speech cache) and ``GET /health``. Every client mistake is a 4xx JSON
-``{"error": ...}``; anything else is logged and answered with a generic 500, never a stack trace.
+``token``... with ``audio`` events among them, one for the question and one per answer sentence as soon as
+it is said (``role`` ``answer_sentence``, ``index`` 0, 1...), then ``sources``, ``audio`` for the whole
+answer, ``done``; or ``error``), ``GET /audio/<id>`` (a WAV from the speech cache) and ``GET /health``.
+Every client mistake is a 4xx JSON ``{"error": ...}`` and ``/chat/stream`` checks everything before its
+200 status line; anything else is logged and answered with a generic 500, never a stack trace.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from dllab.chat.requests import BadRequest, body_limit, parse_chat_request
+from dllab.chat.requests import BadRequest, body_limit, decode_json, loopback_name, parse_chat_request
 from dllab.chat.service import Busy, ChatService
+from dllab.errors import UserError
 
 log = logging.getLogger("web")
 HERE = Path(__file__).resolve().parent
@@ -35,11 +38,21 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(service: ChatService) -> Flask:
+def create_app(service: ChatService, loopback_only: bool = True) -> Flask:
+    """The app over ``service``; ``loopback_only`` refuses requests whose Host is not a loopback name."""
     app = Flask(__name__, static_folder=str(HERE / "static"), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = body_limit(service.params)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+
+    @app.before_request
+    def local_means_local():
+        # A page on another site could reach 127.0.0.1 through a name that resolves there (DNS rebinding);
+        # its requests carry that name in Host.
+        host = request.headers.get("Host")
+        if loopback_only and not loopback_name(host):
+            return _error(403, f"the Host header {host!r:.80} is not a loopback name; this server answers "
+                               "http://127.0.0.1 and http://localhost only (start it with --host to serve others)")
 
     @app.get("/")
     def index():
@@ -53,7 +66,8 @@ def create_app(service: ChatService) -> Flask:
     def chat():
         asked = _chat_request(service)
         result = service.ask(asked.question, asked.history)
-        return jsonify({"answer": result["answer"], "sources": result["sources"],
+        return jsonify({"answer": result["answer"], "sources": result["sources"], "cited": result["cited"],
+                        "mode": result["mode"], "declined": result["declined"],
                         "audio": {role: _audio_url(clip)["url"] for role, clip in result["audio"].items()},
                         "timings": result["timings"], "history_kept": result["history_kept"]})
 
@@ -86,10 +100,7 @@ def create_app(service: ChatService) -> Flask:
 def _chat_request(service: ChatService):
     if not request.is_json:
         raise BadRequest("send the request as JSON with the header Content-Type: application/json")
-    payload = request.get_json(silent=True)
-    if payload is None:
-        raise BadRequest("the body is not valid JSON")
-    return parse_chat_request(payload, service.params)
+    return parse_chat_request(decode_json(request.get_data(cache=False)), service.params)
 
 
 def _server_sent_events(turn):
@@ -115,8 +126,8 @@ def _error(status: int, message: str, headers: dict | None = None):
 
 
 def _register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(BadRequest)
-    def bad_request(exc: BadRequest):
+    @app.errorhandler(UserError)  # BadRequest, and any other mistake a request could still trigger
+    def bad_request(exc: UserError):
         return _error(400, str(exc))
 
     @app.errorhandler(Busy)

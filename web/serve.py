@@ -2,47 +2,121 @@
 
 Loads the model, the index and the voices once, then serves the page and the API with waitress
 (a production WSGI server). Listens on 127.0.0.1 unless --host says otherwise; --port 0 picks a free
-port. Prints one line `serving on http://HOST:PORT` when ready.
+port. Prints one line `serving on http://HOST:PORT` when ready. The default files are those of this
+repository, whatever the working folder; paths given on the command line are read from the working
+folder. Ctrl-C or SIGTERM stops it cleanly: answers in progress end with an event, nothing is left behind.
 """
 import argparse
+import ipaddress
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python web/serve.py` from anywhere
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # `python web/serve.py` from anywhere
 
 from dllab.chat.config import CHAT_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS  # noqa: E402
 from dllab.cli import run  # noqa: E402
 from dllab.params import read_yaml, check_section  # noqa: E402
 from dllab.speech.config import KEYS as TTS_KEYS, SPEC as TTS_SPEC  # noqa: E402
 
+GRACE_S = 10  # how long a stop waits for the answers in progress to end and reach their clients
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 exposes it to the network)")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--model", default="models/llm/model.gguf")
-    parser.add_argument("--index", default="models/chromadb")
-    parser.add_argument("--audio-cache", default="models/speech_cache", help="folder of the spoken clips")
+    parser.add_argument("--params", type=Path, default=REPO / "params.yaml")
+    parser.add_argument("--model", type=Path, default=REPO / "models/llm/model.gguf")
+    parser.add_argument("--index", type=Path, default=REPO / "models/chromadb")
+    parser.add_argument("--audio-cache", type=Path, default=REPO / "models/speech_cache",
+                        help="folder of the spoken clips")
     args = parser.parse_args()
-    raw = read_yaml(args.params)
-    llm = check_section("llm", raw.get("llm"), LLM_SPEC, only=MODEL_KEYS, source=args.params)
-    chat = check_section("chat", raw.get("chat"), CHAT_SPEC, only=SERVE_KEYS, source=args.params)
-    tts = check_section("tts", raw.get("tts"), TTS_SPEC, only=TTS_KEYS, source=args.params)
+    # Until the server runs, SIGTERM exits at once, through the same clean-up as an error.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    # Resolved once, here: nothing later reads a path against whatever folder it happens to be in.
+    params_file, model, index, audio = (p.resolve() for p in (args.params, args.model, args.index, args.audio_cache))
+    raw = read_yaml(params_file)
+    llm = check_section("llm", raw.get("llm"), LLM_SPEC, only=MODEL_KEYS, source=params_file)
+    chat = check_section("chat", raw.get("chat"), CHAT_SPEC, only=SERVE_KEYS, source=params_file)
+    tts = check_section("tts", raw.get("tts"), TTS_SPEC, only=TTS_KEYS, source=params_file)
+
+    from dllab.chat.service import ChatService, check_capacity
+    from dllab.errors import UserError
+
+    try:
+        check_capacity(chat, tts)
+    except UserError as exc:
+        raise UserError(f"{params_file}: {exc}") from None
+    loopback = is_loopback(args.host)
+    if not loopback:
+        print(f"warning: listening on {args.host}: anyone who can reach this machine can use the chatbot; "
+              "it has no authentication", file=sys.stderr, flush=True)
 
     import waitress
 
-    from dllab.chat.service import ChatService
     from web.app import create_app
 
-    service = ChatService.start(args.model, args.index, args.audio_cache, llm, chat, tts)
-    server = waitress.create_server(create_app(service), host=args.host, port=args.port,
-                                    threads=chat["server_threads"], channel_timeout=300)
-    print(f"serving on http://{server.effective_host}:{server.effective_port}", flush=True)
+    service = ChatService.start(model, index, audio, llm, chat, tts)
     try:
-        server.run()
+        sockets: dict = {}
+        server = waitress.create_server(create_app(service, loopback_only=loopback), map=sockets, host=args.host,
+                                        port=args.port, threads=chat["server_threads"], channel_timeout=300)
+        print(f"serving on http://{server.effective_host}:{server.effective_port}", flush=True)
+        serve_until_stopped(server, sockets, service)
     finally:
-        server.close()
+        service.close()  # removes the private copy of the index
+    print("stopped", flush=True)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_until_stopped(server, sockets: dict, service) -> None:
+    """Run waitress's loop until SIGTERM or Ctrl-C, then let the answers in progress end before closing.
+
+    The loop runs here rather than in ``server.run()``: waitress sends the bytes its threads write from
+    this loop, so it must keep turning while the streams in progress say that the server stops.
+    """
+    from waitress import wasyncore
+
+    stop = threading.Event()
+
+    def request_stop(signum, frame):
+        if stop.is_set():  # a second Ctrl-C: do not wait any longer
+            raise KeyboardInterrupt
+        print(f"stopping ({signal.Signals(signum).name}); answers in progress end now", flush=True)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    turn = lambda: wasyncore.loop(timeout=0.2, map=sockets, use_poll=True, count=1)  # noqa: E731
+    try:
+        while not stop.is_set():
+            turn()
+        server.accepting = False  # no new connections
+        service.stop()
+        deadline = time.monotonic() + GRACE_S
+        while time.monotonic() < deadline and (service.in_flight or _sending(sockets, server)):
+            turn()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.task_dispatcher.shutdown(timeout=1)
+        wasyncore.close_all(sockets)
+
+
+def _sending(sockets: dict, server) -> bool:
+    """Whether a connection still has bytes to send (waitress channels are writable until then)."""
+    return any(channel.writable() for channel in list(sockets.values()) if channel is not server)
 
 
 if __name__ == "__main__":

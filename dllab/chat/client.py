@@ -21,21 +21,24 @@ READY = "serving on "
 
 
 @contextmanager
-def running_server(*args: str, start_timeout: float = 180) -> Iterator[tuple[str, subprocess.Popen]]:
+def running_server(*args: str, start_timeout: float = 180, cwd: str | Path | None = None,
+                   env: dict | None = None, script: str | Path = SERVE_SCRIPT) -> Iterator[tuple[str, subprocess.Popen]]:
     """Start ``python web/serve.py --port 0 ARGS`` on a free local port; yield (base URL, process).
 
-    The server is always stopped on exit. Its output goes to a temporary log (a pipe nobody reads
-    would block it once full); if it fails to start, the log's last lines are in the error.
+    ``cwd``, ``env`` and ``script`` (e.g. the relative ``web/serve.py``, run from a repository's root)
+    default to this process's. The server is always stopped on exit (SIGTERM, then SIGKILL after 30 s).
+    Its output goes to a temporary log (a pipe nobody reads would block it once full); if it fails to
+    start, the log's last lines are in the error.
     """
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:
-        process = subprocess.Popen([sys.executable, str(SERVE_SCRIPT), "--host", "127.0.0.1", "--port", "0", *args],
+        process = subprocess.Popen([sys.executable, str(script), "--port", "0", *args], cwd=cwd, env=env,
                                    stdout=log, stderr=subprocess.STDOUT, text=True)
         try:
             yield _wait_until_ready(process, log, start_timeout), process
         finally:
             process.terminate()
             try:
-                process.wait(timeout=15)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
@@ -62,8 +65,16 @@ def get(base_url: str, path: str, timeout: float = 30) -> tuple[int, dict, bytes
 
 
 def post_json(base_url: str, path: str, payload, timeout: float = 300) -> tuple[int, dict, bytes]:
-    request = urllib.request.Request(base_url + path, data=json.dumps(payload).encode("utf-8"), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    return post(base_url, path, json.dumps(payload).encode("utf-8"), "application/json", timeout)
+
+
+def post(base_url: str, path: str, body: bytes, content_type: str | None, timeout: float = 300) -> tuple[int, dict, bytes]:
+    """POST raw bytes; return (status, headers, body) as ``get`` does.
+
+    Without ``content_type``, urllib sends its default, application/x-www-form-urlencoded.
+    """
+    request = urllib.request.Request(base_url + path, data=body, method="POST",
+                                     headers={"Content-Type": content_type} if content_type else {})
     return _open(request, timeout)
 
 
@@ -78,29 +89,44 @@ def _open(request: urllib.request.Request, timeout: float) -> tuple[int, dict, b
 def stream_chat(base_url: str, question: str, history: list[dict] | None = None, timeout: float = 600) -> dict:
     """Ask over ``POST /chat/stream`` and gather the events, timed on the client side.
 
-    Returns {answer, sources, audio: {role: clip}, timings (the server's), tokens, events (names in order),
-    client: {first_token_s, total_s}}.
+    Returns {answer, sources, audio: {role: clip}, sentence_audio: [clip of each answer sentence, in order],
+    timings (the server's), tokens, events (names in order), client: {first_token_s, first_sentence_s,
+    first_answer_audio_s, total_s}}. ``first_sentence_s`` is when the tokens received complete a first
+    sentence, cut as the server cuts them (or the generation ends); ``first_answer_audio_s`` when the
+    first answer sentence's clip is announced.
     """
+    from dllab.chat.service import SENTENCE_MAX_CHARS
+    from dllab.speech.text import SentenceCutter
+
     body = json.dumps({"question": question, "history": history or []}).encode("utf-8")
     request = urllib.request.Request(base_url + "/chat/stream", data=body, method="POST",
                                      headers={"Content-Type": "application/json", "Accept": "text/event-stream"})
     started = time.perf_counter()
-    result = {"answer": None, "sources": None, "audio": {}, "tokens": [], "events": [], "client": {}}
+    result = {"answer": None, "sources": None, "audio": {}, "sentence_audio": [], "tokens": [], "events": [],
+              "client": {}}
+    cutter, client = SentenceCutter(SENTENCE_MAX_CHARS), result["client"]
+    since = lambda: round(time.perf_counter() - started, 3)  # noqa: E731
     with urllib.request.urlopen(request, timeout=timeout) as response:
         for name, data in _events(response):
             result["events"].append(name)
             if name == "token":
-                result["client"].setdefault("first_token_s", round(time.perf_counter() - started, 3))
+                client.setdefault("first_token_s", since())
                 result["tokens"].append(data["text"])
+                if cutter.feed(data["text"]):
+                    client.setdefault("first_sentence_s", since())
+            elif name == "audio" and data["role"] == "answer_sentence":
+                client.setdefault("first_answer_audio_s", since())
+                result["sentence_audio"].append(data)
             elif name == "audio":
                 result["audio"][data["role"]] = data
             elif name == "sources":
+                client.setdefault("first_sentence_s", since())  # the generation ended: its last words are a sentence
                 result["sources"] = data["sources"]
             elif name == "done":
                 result.update(answer=data["answer"], timings=data["timings"])
             elif name == "error":
                 raise UserError(f"the server failed to answer {question!r}: {data['error']}")
-    result["client"]["total_s"] = round(time.perf_counter() - started, 3)
+    client["total_s"] = since()
     return result
 
 

@@ -11,14 +11,16 @@ log = logging.getLogger("chat.serve")
 
 
 def ask_and_check(base_url: str, questions: list[str]) -> list[dict]:
-    """One streamed turn per question; DataError unless each has an answer, sources and two WAV clips."""
+    """One streamed turn per question; DataError unless each has an answer, sources and WAV clips of the
+    question, of the answer and of its first sentence (said while the answer streamed)."""
     turns = []
     for question in questions:
         result = stream_chat(base_url, question)
         problems = [] if result["answer"] else ["no answer"]
         problems += [] if result["sources"] else ["no sources"]
-        for role in ("question", "answer"):
-            clip = result["audio"].get(role)
+        clips = {"question": result["audio"].get("question"), "answer": result["audio"].get("answer"),
+                 "first answer sentence": (result["sentence_audio"] or [None])[0]}
+        for role, clip in clips.items():
             status, _, body = get(base_url, clip["url"]) if clip else (None, None, b"")
             if status != 200 or not is_wav(body):
                 problems.append(f"no playable {role} audio")
@@ -37,9 +39,10 @@ def _turn(question: str, result: dict) -> dict:
         "sources": [{k: s[k] for k in ("file", "page", "score")} for s in result["sources"]],
         "first_token_s": result["client"]["first_token_s"],
         "latency_s": result["client"]["total_s"],
-        "answer_tokens": timings["answer_tokens"],
-        "prompt_tokens": timings["prompt_tokens"],
-        "tokens_per_s": timings["tokens_per_s"],
+        # Model tokens exist in generate mode only (quote mode writes no token).
+        "answer_tokens": timings.get("answer_tokens"),
+        "prompt_tokens": timings.get("prompt_tokens"),
+        "tokens_per_s": timings.get("tokens_per_s"),
         "audio_seconds": round(timings["question_audio_s"] + timings["answer_audio_s"], 3),
         "synthesis_seconds": round(timings["question_tts_s"] + timings["answer_tts_s"], 3),
     }
@@ -50,6 +53,7 @@ def summarise(turns: list[dict], startup_s: float) -> dict:
     audio = sum(t["audio_seconds"] for t in turns)
     synthesis = sum(t["synthesis_seconds"] for t in turns)
     rates = [t["tokens_per_s"] for t in turns if t["tokens_per_s"]]
+    generated = [t["answer_tokens"] for t in turns if t["answer_tokens"] is not None]
     return {
         "questions": len(turns),
         "startup_s": round(startup_s, 2),
@@ -58,7 +62,7 @@ def summarise(turns: list[dict], startup_s: float) -> dict:
         "latency_s": round(statistics.mean(t["latency_s"] for t in turns), 3),
         "latency_s_max": max(t["latency_s"] for t in turns),
         "tokens_per_s": round(statistics.mean(rates), 2) if rates else None,
-        "answer_tokens": round(statistics.mean(t["answer_tokens"] for t in turns), 1),
+        "answer_tokens": round(statistics.mean(generated), 1) if generated else None,
         "audio_seconds": round(audio, 3),
         "synthesis_seconds": round(synthesis, 3),
         "synthesis_real_time_factor": round(synthesis / audio, 4) if audio else None,

@@ -1,48 +1,88 @@
-"""One chat turn: speak the question, retrieve passages, stream the model's answer, speak the answer.
+"""One chat turn: say the question, retrieve passages, stream the model's answer and say it sentence by sentence.
 
 The model serves one generation at a time. Requests beyond the model wait in a bounded queue
 (``chat.queue_size`` places, the running one included); when it is full, ``Busy`` is raised at once
 so the API answers 503 with Retry-After instead of piling up threads and memory.
+
+Speech runs on its own threads beside the generation: the question is said while its turn waits,
+searches and generates, and each answer sentence is said as soon as the model has finished it, so
+its ``audio`` event follows the sentence's tokens closely. The whole answer is also joined into one
+clip at the end (for JSON clients and to replay).
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Generator, Iterator
 
 from dllab.chat.answer import Answerer, without_citations
 from dllab.chat.llm import ChatModel
 from dllab.chat.prompt import no_answer
 from dllab.errors import UserError
+from dllab.speech.text import SentenceCutter, speakable
 
 log = logging.getLogger("chat.service")
 
+SENTENCE_MAX_CHARS = 300  # longest piece of an answer said at once: longer sentences are cut at clauses
+SPARE_THREADS = 4         # server threads beyond the queue places: the page, /health, /audio and quick 503s
+POLL_S = 0.1              # how often a waiting turn looks for finished speech and for a stop
+
 
 class Busy(Exception):
-    """Every place in the queue is taken; try again after ``retry_after`` seconds."""
+    """No place for this request (the queue is full, or the server is stopping); retry after ``retry_after`` s."""
 
-    def __init__(self, retry_after: int):
-        super().__init__(f"the chatbot is busy; retry in {retry_after} s")
+    def __init__(self, retry_after: int, reason: str = "the chatbot is busy"):
+        super().__init__(f"{reason}; retry in {retry_after} s")
         self.retry_after = retry_after
+
+
+class Stopping(Exception):
+    """The server is stopping: a turn in flight ends with an ``error`` event."""
 
 
 @dataclass
 class Event:
-    name: str   # "audio", "token", "sources" or "done"
+    name: str   # "audio", "token", "sources", "done" or "error"
     data: dict
+
+
+def check_capacity(chat: dict, tts: dict) -> None:
+    """UserError unless the ``chat`` and ``tts`` params can do what they promise (checked at start-up)."""
+    problems = []
+    needed = chat["queue_size"] + SPARE_THREADS
+    if chat["server_threads"] < needed:
+        problems.append(
+            f"chat.server_threads = {chat['server_threads']} is too few for chat.queue_size = {chat['queue_size']}: "
+            f"each waiting or running question holds a server thread and {SPARE_THREADS} more must stay free for "
+            f"the page, /health, the audio and quick 503s; set chat.server_threads to at least {needed} "
+            "or lower chat.queue_size")
+    longest = max(chat["max_question_chars"], SENTENCE_MAX_CHARS)
+    if tts["max_chars"] < longest:
+        problems.append(
+            f"tts.max_chars = {tts['max_chars']} cannot say a question of chat.max_question_chars = "
+            f"{chat['max_question_chars']} characters or an answer sentence of {SENTENCE_MAX_CHARS}; "
+            f"set tts.max_chars to at least {longest}")
+    if problems:
+        raise UserError("; ".join(problems))
 
 
 class ChatService:
     def __init__(self, model: ChatModel, retriever, speaker, params: dict):
         self.model, self.retriever, self.speaker, self.params = model, retriever, speaker, params
         self.answerer = Answerer(retriever, model, params)
+        self.model_name = _model_name(model)
         self._places = threading.BoundedSemaphore(params["queue_size"])
         self._model_lock = threading.Lock()   # llama.cpp and retrieval: one turn at a time
         self._in_flight = 0                   # accepted turns not yet closed (for /health)
         self._count_lock = threading.Lock()
+        self._stopping = threading.Event()
+        # Two threads: a question is said while the turn before it has its answer sentences said.
+        self._speech = ThreadPoolExecutor(max_workers=2, thread_name_prefix="speech")
 
     @classmethod
     def start(cls, model_path, index_dir, audio_dir, llm_params: dict, chat_params: dict,
@@ -56,28 +96,34 @@ class ChatService:
         retriever = _attempt(lambda: Retriever.open(str(index_dir)), problems)
         speaker = _attempt(lambda: Speaker.from_params(tts_params, audio_dir), problems)
         if problems:
+            if retriever is not None:
+                retriever.close()
             raise UserError("cannot start the chatbot: " + " | ".join(problems))
         return cls(model, retriever, speaker, chat_params)
 
-    def close(self) -> None:
-        """Release the index's private copy (the model and voices need nothing)."""
-        self.retriever.close()
-
     def health(self) -> dict:
         return {
-            "model": {"file": self.model.path.name, "mb": round(self.model.path.stat().st_size / 1e6, 1),
+            "model": {"name": self.model_name, "file": self.model.path.name,
+                      "mb": round(self.model.path.stat().st_size / 1e6, 1),
                       "n_ctx": self.model.n_ctx, "max_tokens": self.model.max_tokens},
             "index": {"chunks": len(self.retriever)},
             "tts": {"engine": self.speaker.engine, "voices": self.speaker.voices},
             "queue": {"places": self.params["queue_size"], "in_use": self._in_flight},
             "limits": {key: self.params[key] for key in ("max_question_chars", "max_history_messages")},
+            "stopping": self._stopping.is_set(),
         }
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
 
     def audio_path(self, clip_id: str) -> Path | None:
         return self.speaker.clip_path(clip_id)
 
     def open_turn(self, question: str, history: list[dict]) -> "Turn":
         """Take a place in the queue (or raise Busy) and return the turn's events, to iterate once."""
+        if self._stopping.is_set():
+            raise Busy(self.params["retry_after"], "the server is stopping")
         if not self._places.acquire(blocking=False):
             raise Busy(self.params["retry_after"])
         self._count_in_flight(+1)
@@ -88,11 +134,23 @@ class ChatService:
         result = {"audio": {}}
         with self.open_turn(question, history) as turn:
             for event in turn:
-                if event.name == "audio":
+                if event.name == "audio" and event.data["role"] in ("question", "answer"):
                     result["audio"][event.data["role"]] = event.data
                 elif event.name in ("sources", "done"):
                     result.update(event.data)
+                elif event.name == "error":
+                    raise Busy(self.params["retry_after"], "the server is stopping")
         return result
+
+    def stop(self) -> None:
+        """New turns get Busy; turns in flight end at their next step with an ``error`` event."""
+        self._stopping.set()
+
+    def close(self) -> None:
+        """Stop, then free what the service holds: the speech threads and the private copy of the index."""
+        self.stop()
+        self._speech.shutdown(wait=False, cancel_futures=True)
+        self.retriever.close()
 
     def _count_in_flight(self, change: int) -> None:
         with self._count_lock:
@@ -102,44 +160,104 @@ class ChatService:
         self._count_in_flight(-1)
         self._places.release()
 
-    def _events(self, question: str, history: list[dict], turn: "Turn") -> Iterator[Event]:
-        started = turn.started
-        since_start = lambda: round(time.perf_counter() - started, 3)  # noqa: E731
-        asked = self.speaker.speak(question, "question")
-        timings = {"question_tts_s": round(asked.synth_seconds, 3)}
-        yield Event("audio", _clip(asked, "question"))
+    def _check_stopping(self) -> None:
+        if self._stopping.is_set():
+            raise Stopping()
 
-        waiting = time.perf_counter()
-        with self._model_lock:
-            timings["queue_wait_s"] = round(time.perf_counter() - waiting, 3)
+    def _events(self, question: str, history: list[dict], turn: "Turn") -> Iterator[Event]:
+        try:
+            yield from self._turn(question, history, turn)
+        except Stopping:
+            yield Event("error", {"error": "the server is stopping; ask again when it is back"})
+
+    def _turn(self, question: str, history: list[dict], turn: "Turn") -> Iterator[Event]:
+        started = turn.started
+        timings: dict = {}
+        voice = _Voice(self.speaker, self._speech)
+        voice.say(question, "question")  # said while the turn waits, searches and answers
+
+        yield from self._wait_for_model(voice, timings, started)  # takes self._model_lock
+        try:
             searching = time.perf_counter()
             hits = self.retriever.search(question, k=self.params["top_k"])
             plan = turn.plan = self.answerer.plan(question, hits, history)
             timings["retrieval_s"] = round(time.perf_counter() - searching, 3)
-            pieces, first, last = [], None, None
-            for piece in self.answerer.stream(question, plan):
-                last = time.perf_counter()
-                if first is None:
-                    first = last
-                    timings["first_token_s"] = since_start()
-                pieces.append(piece)
-                yield Event("token", {"text": piece})
-        answer = "".join(pieces).strip()
-        if not any(ch.isalnum() for ch in answer):
+            yield from self._audio_events(voice, timings, started)  # the question's clip, if said by now
+            if plan.prompt is not None:
+                timings["prompt_tokens"] = plan.prompt.tokens
+            answer = yield from self._relay(self.answerer.stream(question, plan), voice, timings, started,
+                                            generated=plan.prompt is not None)
+        finally:
+            self._model_lock.release()
+        if not speakable(answer):
             answer = no_answer(question)
-        if plan.prompt is not None:
-            timings.update(_generation_timings(len(pieces), first, last, plan.prompt.tokens))
+            voice.say(answer, "answer")
         yield Event("sources", {"sources": [self._source(hit, n) for n, hit in enumerate(plan.hits, 1)],
                                 "mode": plan.mode, "declined": plan.declined, "evidence": round(plan.evidence, 4),
                                 "cited": sorted({q.passage for q in plan.quotes})})
-
-        spoken = self.speaker.speak(without_citations(answer), "answer")
-        timings["answer_tts_s"] = round(spoken.synth_seconds, 3)
-        timings["question_audio_s"], timings["answer_audio_s"] = round(asked.seconds, 3), round(spoken.seconds, 3)
+        spoken = yield from self._said_to_the_end(voice, timings, started)
         yield Event("audio", _clip(spoken, "answer"))
-        timings["total_s"] = since_start()
+        timings["total_s"] = _since(started)
         history_kept = plan.prompt.history_kept if plan.prompt is not None else 0
         yield Event("done", {"answer": answer, "history_kept": history_kept, "timings": timings})
+
+    def _wait_for_model(self, voice: "_Voice", timings: dict, started: float) -> Iterator[Event]:
+        """Take the model lock, handing on the question's clip and watching for a stop meanwhile."""
+        waiting = time.perf_counter()
+        while not self._model_lock.acquire(timeout=POLL_S):
+            self._check_stopping()
+            yield from self._audio_events(voice, timings, started)
+        if self._stopping.is_set():
+            self._model_lock.release()
+            raise Stopping()
+        timings["queue_wait_s"] = round(time.perf_counter() - waiting, 3)
+
+    def _relay(self, pieces: Iterator[str], voice: "_Voice", timings: dict, started: float,
+               generated: bool) -> Generator[Event, None, str]:
+        """Hand each text piece on as a ``token`` event and each finished sentence to the voice (citation marks
+        are not said); return the text. ``generated``: the pieces are the model's tokens (timed as such)."""
+        cutter = SentenceCutter(SENTENCE_MAX_CHARS)
+        text, first, last = [], None, None
+        for piece in pieces:
+            last = time.perf_counter()
+            if first is None:
+                first = last
+                timings["first_token_s"] = _since(started)
+            text.append(piece)
+            yield Event("token", {"text": piece})
+            for sentence in cutter.feed(piece):
+                timings.setdefault("first_sentence_s", _since(started))
+                voice.say(without_citations(sentence), "answer")
+            yield from self._audio_events(voice, timings, started)
+            self._check_stopping()
+        for sentence in cutter.rest():
+            timings.setdefault("first_sentence_s", _since(started))
+            voice.say(without_citations(sentence), "answer")
+        if generated:
+            timings.update(_generation_timings(len(text), first, last))
+        return "".join(text).strip()
+
+    def _said_to_the_end(self, voice: "_Voice", timings: dict, started: float) -> Generator[Event, None, object]:
+        """The audio events of the clips still being said, then the whole answer's clip (returned)."""
+        while voice.waiting:
+            voice.wait(POLL_S)
+            self._check_stopping()
+            yield from self._audio_events(voice, timings, started)
+        spoken = self.speaker.concatenate(voice.said["answer"], "answer")
+        timings["question_tts_s"] = round(sum(c.synth_seconds for c in voice.said["question"]), 3)
+        timings["answer_tts_s"] = round(sum(c.synth_seconds for c in voice.said["answer"]), 3)
+        timings["question_audio_s"] = round(sum(c.seconds for c in voice.said["question"]), 3)
+        timings["answer_audio_s"] = round(spoken.seconds, 3)
+        return spoken
+
+    def _audio_events(self, voice: "_Voice", timings: dict, started: float) -> Iterator[Event]:
+        """An ``audio`` event for each clip ready, in the order the texts were given."""
+        for role, clip in voice.ready():
+            if role == "question":
+                yield Event("audio", _clip(clip, "question"))
+            else:
+                timings.setdefault("first_answer_audio_s", _since(started))
+                yield Event("audio", {**_clip(clip, "answer_sentence"), "index": len(voice.said["answer"]) - 1})
 
     def _source(self, hit, number: int) -> dict:
         text = " ".join(hit.text.split())
@@ -147,6 +265,34 @@ class ChatService:
         excerpt = text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
         return {"number": number, "file": hit.file, "page": hit.page, "score": round(float(hit.score), 4),
                 "excerpt": excerpt}
+
+
+class _Voice:
+    """Texts said on the speech threads; each clip is handed back once it and every clip before it are ready."""
+
+    def __init__(self, speaker, pool: ThreadPoolExecutor):
+        self._speaker, self._pool = speaker, pool
+        self._queue: deque = deque()  # (role, future of an AudioClip), in the order given
+        self.said: dict[str, list] = {"question": [], "answer": []}  # clips handed back
+
+    def say(self, text: str, role: str) -> None:
+        if speakable(text):  # a sentence of marks alone ("**") has nothing to say
+            self._queue.append((role, self._pool.submit(self._speaker.speak, text, role)))
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self._queue)
+
+    def wait(self, timeout: float) -> None:
+        if self._queue:
+            wait([self._queue[0][1]], timeout=timeout)
+
+    def ready(self) -> Iterator[tuple[str, object]]:
+        while self._queue and self._queue[0][1].done():
+            role, future = self._queue.popleft()
+            clip = future.result()  # a synthesis failure is raised here, in the turn
+            self.said[role].append(clip)
+            yield role, clip
 
 
 class Turn:
@@ -183,16 +329,25 @@ class Turn:
         self.close()
 
 
+def _since(started: float) -> float:
+    return round(time.perf_counter() - started, 3)
+
+
 def _clip(clip, role: str) -> dict:
     return {"role": role, "id": clip.id, "seconds": round(clip.seconds, 3), "engine": clip.engine,
             "voice": clip.voice}
 
 
-def _generation_timings(tokens: int, first: float | None, last: float | None, prompt_tokens: int) -> dict:
+def _model_name(model: ChatModel) -> str:
+    """The name the GGUF gives itself (``general.name``), else its file name."""
+    metadata = getattr(model.llama, "metadata", None) or {}
+    return str(metadata.get("general.name") or model.path.name)
+
+
+def _generation_timings(tokens: int, first: float | None, last: float | None) -> dict:
     # Decoding speed excludes the first token, whose time is prompt processing.
     decode = (last - first) if tokens > 1 else 0.0
-    return {"prompt_tokens": prompt_tokens, "answer_tokens": tokens,
-            "tokens_per_s": round((tokens - 1) / decode, 2) if decode > 0 else None}
+    return {"answer_tokens": tokens, "tokens_per_s": round((tokens - 1) / decode, 2) if decode > 0 else None}
 
 
 def _attempt(load: Callable, problems: list[str]):

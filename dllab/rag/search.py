@@ -6,10 +6,14 @@
 
 Chroma writes to its SQLite file whenever a client opens it, even to read. So that reading never
 changes the DVC output ``models/chromadb`` (which would make ``dvc repro`` rebuild it), a Retriever opens
-a private temporary copy of the index folder (a few MB for the default documents; milliseconds).
+a private temporary copy of the index folder (a few MB for the default documents; milliseconds),
+named ``dllab-rag-<pid>-...`` and removed when the Retriever is closed or the process exits; copies
+left by processes killed outright are removed by the next ``Retriever.open``.
 """
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import tempfile
 import threading
@@ -27,6 +31,8 @@ DEFAULT_INDEX = "models/chromadb"
 CANDIDATES = 50  # passages taken from each ranking before fusion
 RECENT_QUERIES = 256  # question embeddings kept in memory
 SENTENCE_VECTORS = 100_000  # sentence embeddings kept in memory at most (~150 MB at 384 dimensions)
+COPY_PREFIX = "dllab-rag-"
+_COPY_NAME = re.compile(re.escape(COPY_PREFIX) + r"(\d+)-\w+")
 
 
 @dataclass
@@ -69,7 +75,8 @@ class Retriever:
         missing = UserError(f"{index_dir}: no knowledge-base index there; build it with `dvc repro rag_index`")
         if not (index_dir / "chroma.sqlite3").is_file():
             raise missing
-        copy = Path(tempfile.mkdtemp(prefix="dllab-rag-"))
+        remove_orphan_copies()
+        copy = Path(tempfile.mkdtemp(prefix=f"{COPY_PREFIX}{os.getpid()}-"))
         shutil.copytree(index_dir, copy, dirs_exist_ok=True)
         client = open_client(copy)
 
@@ -166,6 +173,27 @@ class Retriever:
 def _min_max(values: np.ndarray) -> np.ndarray:
     spread = float(values.max() - values.min()) if len(values) else 0.0
     return (values - values.min()) / spread if spread > 0 else np.ones_like(values, dtype=np.float64)
+
+
+def remove_orphan_copies(folder: str | Path | None = None) -> list[Path]:
+    """Delete the index copies in the temporary folder whose process no longer exists; return them."""
+    removed = []
+    for copy in Path(folder or tempfile.gettempdir()).glob(f"{COPY_PREFIX}*"):
+        owner = _COPY_NAME.fullmatch(copy.name)
+        if copy.is_dir() and owner and not _process_exists(int(owner.group(1))):
+            shutil.rmtree(copy, ignore_errors=True)
+            removed.append(copy)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 _OPENED: dict[str, Retriever] = {}

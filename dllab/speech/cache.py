@@ -22,7 +22,9 @@ _KEY = re.compile(r"[0-9a-f]{64}")
 
 class AudioCache:
     def __init__(self, folder: str | Path, max_files: int, max_bytes: int):
-        self.folder = Path(folder)
+        # Absolute once and for all: a relative folder would later be read against another base
+        # (Flask's send_file resolves relative paths against the app's folder, not the working directory).
+        self.folder = Path(folder).resolve()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.max_files = max_files
         self.max_bytes = max_bytes

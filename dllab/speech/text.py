@@ -62,3 +62,43 @@ def _cut(sentence: str, max_chars: int) -> list[str]:
             else:
                 parts.append(line)
     return parts
+
+
+# Where a streamed answer can be cut to speak what came before: the end of a sentence followed by a
+# space (so "2.5" or "www.x.fr" are not cut), or a line break.
+_STREAM_SENTENCE_END = re.compile(r"[.!?…]+[\"'»)\]]*\s+|\n+")
+
+
+class SentenceCutter:
+    """Cuts text that arrives in pieces (an answer as the model streams it) into whole sentences.
+
+    ``feed`` returns the sentences finished by a piece, ``rest`` what is left once the stream ends. A
+    sentence longer than ``max_chars`` is cut at clause ends or between words (see ``chunks``), so the
+    first words are spoken without waiting for a sentence that never ends.
+    """
+
+    def __init__(self, max_chars: int):
+        self.max_chars = max_chars
+        self._pending = ""
+
+    def feed(self, piece: str) -> list[str]:
+        self._pending += piece
+        finished = []
+        while (end := _STREAM_SENTENCE_END.search(self._pending)) is not None:
+            finished.append(self._pending[:end.end()].strip())
+            self._pending = self._pending[end.end():]
+        if len(self._pending) > self.max_chars:
+            space = " " if self._pending[-1].isspace() else ""  # the next piece starts a new word
+            *whole, last = _cut(self._pending.strip(), self.max_chars)
+            finished, self._pending = finished + whole, last + space
+        return [sentence for sentence in finished if sentence]
+
+    def rest(self) -> list[str]:
+        """What is left (a last sentence without final punctuation), in pieces of at most ``max_chars``."""
+        left, self._pending = self._pending.strip(), ""
+        return _cut(left, self.max_chars) if left else []
+
+
+def speakable(text: str) -> bool:
+    """Whether ``text`` has something to say: at least one letter or digit (``clean`` keeps them all)."""
+    return any(ch.isalnum() for ch in text)

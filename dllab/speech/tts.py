@@ -22,6 +22,8 @@ from dllab.speech.config import ROLES, SPEC
 
 log = logging.getLogger("speech")
 
+SENTENCE_PAUSE_S = 0.2  # between the sentence clips of a concatenated answer
+
 
 @dataclass(frozen=True)
 class AudioClip:
@@ -84,6 +86,20 @@ class Speaker:
                 clip = self._from_cache(key, role) or self._synthesize(key, text, role)
         return clip
 
+    def concatenate(self, clips: list[AudioClip], role: str) -> AudioClip:
+        """One clip of ``clips`` said one after the other (the sentences of an answer), cached like the others."""
+        if len(clips) == 1:
+            return clips[0]
+        key = hashlib.sha256(json.dumps(["joined", [c.id for c in clips]]).encode("utf-8")).hexdigest()
+        with self._cache.lock(key):
+            joined = self._from_cache(key, role)
+            if joined is None:
+                pieces = [wav.read_pcm(clip.path.read_bytes()) for clip in clips]
+                rate = pieces[0][1]
+                samples = wav.join([samples for samples, _ in pieces], rate, SENTENCE_PAUSE_S)
+                joined = self._store(key, samples, rate, role, synth_seconds=0.0)
+        return joined
+
     def clip_path(self, clip_id: str) -> Path | None:
         """The WAV of ``clip_id`` for serving it; None unless it is a 64-hex id with a file in the cache."""
         return self._cache.path(clip_id)
@@ -101,10 +117,13 @@ class Speaker:
     def _synthesize(self, key: str, text: str, role: str) -> AudioClip:
         started = time.perf_counter()
         samples, rate = self._engine.synthesize(text, role)
+        clip = self._store(key, samples, rate, role, time.perf_counter() - started)
+        log.info("%s %s: %.1f s of audio in %.2f s (%d chars)", self.engine, role, clip.seconds, clip.synth_seconds,
+                 len(text))
+        return clip
+
+    def _store(self, key: str, samples, rate: int, role: str, synth_seconds: float) -> AudioClip:
         path = self._cache.target(key)
         wav.write(path, samples, rate)
-        synth_seconds = time.perf_counter() - started
         self._cache.added(keep=path)
-        seconds = len(samples) / rate
-        log.info("%s %s: %.1f s of audio in %.2f s (%d chars)", self.engine, role, seconds, synth_seconds, len(text))
-        return AudioClip(key, path, seconds, synth_seconds, self.engine, self._engine.voice(role))
+        return AudioClip(key, path, len(samples) / rate, synth_seconds, self.engine, self._engine.voice(role))

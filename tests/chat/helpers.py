@@ -16,8 +16,10 @@ from tests.conftest import REPO
 
 DOCS = Path(__file__).parent / "docs"
 TEST_LLM = {"max_tokens": 12, "temperature": 0.0, "n_ctx": 1024}
-# The LLM's own path (generate mode) is what these tests exercise; quote mode has its tests in test_answer.py.
-TEST_CHAT = {"top_k": 2, "queue_size": 16, "retry_after": 7, "server_threads": 12, "answer_mode": "generate"}
+# The LLM's own path (generate mode, never declining) is what these tests exercise; quote mode and declining
+# have their tests in test_answer.py.
+TEST_CHAT = {"top_k": 2, "queue_size": 8, "retry_after": 7, "server_threads": 12, "answer_mode": "generate",
+             "decline_below": 0.0}
 TEST_RAG = {"chunk_size": 400, "chunk_overlap": 50, "embedding_model": "e5-multilingual"}
 _made: dict = {}
 

@@ -15,15 +15,28 @@ def test_repro_serve_downloads_indexes_serves_and_stops(tmp_path, tmp_path_facto
     set_params(repo, "llm", source=str(model), max_tokens=8, temperature=0.0)
     set_params(repo, "rag", docs_dir="tests/chat/docs", chunk_size=400, chunk_overlap=50)
     set_params(repo, "chat", top_k=2)
-    result = run_in(repo, "dvc", "repro", "serve", timeout=600)
+    result = run_in(repo, "dvc", "repro", "serve", "chat_evaluate", timeout=900)
     ran = stages_run(result.stdout)
-    assert sorted(ran) == ["llm_download", "rag_index", "serve"] and ran[-1] == "serve"
+    assert sorted(ran) == ["chat_evaluate", "llm_download", "rag_index", "serve"]
     assert "3 questions answered with sources and audio" in result.stdout
 
     metrics = json.loads((repo / "reports/serve/metrics.json").read_text())
     assert metrics["questions"] == 3 and metrics["first_token_s"] > 0 and metrics["audio_seconds"] > 0
-    for turn in metrics["turns"]:
-        assert turn["answer"] and turn["sources"][0]["file"] == "tarte.txt"
-        assert 0 < turn["answer_tokens"] <= 8
     assert metrics["turns"][0]["question"] == "Quelles sont les différentes variantes de la tarte aux pommes ?"
-    assert stages_run(run_in(repo, "dvc", "repro", "serve").stdout) == []
+    for turn in metrics["turns"]:  # quote mode, the default: cited sentences, no model token
+        assert turn["sources"][0]["file"] == "tarte.txt" and turn["answer_tokens"] is None
+        assert "[1]" in turn["answer"] or "[2]" in turn["answer"] or turn["answer"].startswith("Les documents")
+
+    answers = json.loads((repo / "reports/chat/metrics.json").read_text())
+    assert answers["questions"] == 52 and answers["answer_mode"] == "quote" and answers["faithful"] == 1.0
+    for key in ("correct", "french_ok", "declined", "wrongly_declined", "first_word_s_p50"):
+        assert 0 <= answers[key] <= 1 or key == "first_word_s_p50"
+    assert (repo / "reports/chat/answers.md").read_text().startswith("# Answers (quote mode")
+    assert (repo / "reports/chat/calibration.png").read_bytes()[:4] == b"\x89PNG"
+    assert stages_run(run_in(repo, "dvc", "repro", "serve", "chat_evaluate").stdout) == []
+
+    set_params(repo, "chat", answer_mode="generate")  # the LLM writes the answers: serve reruns alone
+    ran = stages_run(run_in(repo, "dvc", "repro", "serve", timeout=600).stdout)
+    assert ran == ["serve"]
+    for turn in json.loads((repo / "reports/serve/metrics.json").read_text())["turns"]:
+        assert 0 < turn["answer_tokens"] <= 8

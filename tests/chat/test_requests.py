@@ -1,6 +1,6 @@
 import pytest
 
-from dllab.chat.requests import BadRequest, body_limit, parse_chat_request
+from dllab.chat.requests import BadRequest, body_limit, decode_json, loopback_name, parse_chat_request
 
 LIMITS = {"max_question_chars": 50, "max_history_messages": 2, "max_message_chars": 20}
 
@@ -31,6 +31,14 @@ def test_a_good_request_is_cleaned():
     ({"question": "Q", "history": [{"role": "system", "content": "a"}]}, "history[0].role must be 'user' or 'assistant'"),
     ({"question": "Q", "history": [{"role": "user", "content": 3}]}, "history[0].content must be a string"),
     ({"question": "Q", "history": [{"role": "user", "content": "y" * 21}]}, "history[0].content is 21 characters"),
+    # Passed the old checks, then failed in speech or in the model with a 500:
+    ({"question": "**"}, "'question' has no letter or digit"),
+    ({"question": "\u200b"}, "'question' has no letter or digit"),
+    ({"question": "\u0000\u0001"}, "'question' has no letter or digit"),
+    ({"question": "?! … -- ## ``"}, "'question' has no letter or digit"),
+    ({"question": "Pourquoi \ud800 ?"}, "'question' holds an unpaired surrogate (\\ud800) at character 9"),
+    ({"question": "Q", "history": [{"role": "assistant", "content": "ok \udfff"}]},
+     "history[0].content holds an unpaired surrogate"),
 ])
 def test_each_bad_request_names_the_field(payload, fragment):
     with pytest.raises(BadRequest) as err:
@@ -43,3 +51,36 @@ def test_body_limit_holds_the_largest_valid_request():
 
     largest = {"question": "é" * 50, "history": [{"role": "user", "content": "\u2028" * 20}] * 2}
     assert len(json.dumps(largest).encode()) < body_limit(LIMITS)
+
+
+def test_questions_in_any_script_or_with_marks_around_words_pass():
+    for question in ["Quoi ?", "2 ?", "**Tatin** ?", "\u200bpommes", "Что это?", "苹果派", "Ⅷ"]:
+        assert parse_chat_request({"question": question}, LIMITS).question == question.strip()
+
+
+@pytest.mark.parametrize("body, fragment", [
+    (b"[" * 100_000, "nested too deeply"),
+    (b'{"question": "\xff\xfe\xfa"}', "not valid UTF-8"),
+    (b"{'question': 'Q'}", "not valid JSON"),
+    (b"", "not valid JSON"),
+    (b'{"question": 1' + b"0" * 5000 + b"}", "not valid JSON"),
+])
+def test_bodies_the_parser_cannot_take_are_bad_requests(body, fragment):
+    with pytest.raises(BadRequest, match=fragment):
+        decode_json(body)
+
+
+def test_json_in_utf16_or_with_a_bom_is_read():
+    assert decode_json('{"question": "Pourquoi ?"}'.encode("utf-16")) == {"question": "Pourquoi ?"}
+    assert decode_json(b'\xef\xbb\xbf{"question": "Q"}') == {"question": "Q"}
+
+
+@pytest.mark.parametrize("host, loopback", [
+    ("localhost", True), ("localhost:8000", True), ("LOCALHOST.:80", True), ("app.localhost:8000", True),
+    ("127.0.0.1:8000", True), ("127.1.2.3", True), ("[::1]:8000", True), ("[::1]", True),
+    ("example.com", False), ("evil.example:8000", False), ("localhost.evil.example", False),
+    ("127.0.0.1.nip.io", False), ("0.0.0.0:8000", False), ("[::ffff:10.0.0.1]:80", False), ("10.0.0.5", False),
+    ("", False), (None, False), ("[::1", False),
+])
+def test_loopback_names(host, loopback):
+    assert loopback_name(host) is loopback

@@ -23,15 +23,86 @@ def test_a_turn_answers_with_sources_and_two_voices(chat_service):
     assert 0 < t["first_token_s"] <= t["total_s"] and t["prompt_tokens"] > 50
 
 
+def roles(events) -> list[str]:
+    return [e.data["role"] + (f" {e.data['index']}" if "index" in e.data else "") for e in events if e.name == "audio"]
+
+
 def test_events_come_in_order_and_tokens_make_the_answer(chat_service):
     with chat_service.open_turn("Comment faire une tarte aux pommes ?", []) as turn:
         events = list(turn)
     names = [e.name for e in events]
-    assert names[0] == "audio" and events[0].data["role"] == "question"
-    assert names[-3:] == ["sources", "audio", "done"] and events[-2].data["role"] == "answer"
-    assert set(names[1:-3]) == {"token"}
+    assert names[-2:] == ["audio", "done"] and events[-2].data["role"] == "answer"
+    assert names.count("sources") == 1 and names.index("sources") > max(i for i, n in enumerate(names) if n == "token")
+    said = roles(events)
+    assert said[0] == "question" and said[-1] == "answer"
+    assert said[1:-1] == [f"answer_sentence {i}" for i in range(len(said) - 2)] and len(said) >= 3
     answer = "".join(e.data["text"] for e in events if e.name == "token").strip()
     assert answer == events[-1].data["answer"]
+
+
+def scripted(pieces):
+    """A model that answers with these text pieces (the speech around it is real)."""
+    return lambda messages: iter(pieces)
+
+
+def test_each_answer_sentence_is_said_as_soon_as_it_is_written(chat_service, monkeypatch):
+    pieces = ["La Tatin", " est renversée.", " Elle est", " caramélisée !", " **", " Fin"]
+    monkeypatch.setattr(chat_service.model, "stream", scripted(pieces))
+    with chat_service.open_turn("Et la Tatin ?", []) as turn:
+        events = list(turn)
+    sentences = [e.data for e in events if e.name == "audio" and e.data["role"] == "answer_sentence"]
+    assert [s["index"] for s in sentences] == [0, 1, 2]  # "**" alone has nothing to say
+    expected = ["La Tatin est renversée.", "Elle est caramélisée !", "Fin"]
+    for clip, text in zip(sentences, expected):
+        assert clip["id"] == chat_service.speaker.speak(text, "answer").id  # the same clip, from the cache
+    # A sentence's clip is announced once the tokens that finish it are out (" **" ends the second one).
+    names = [(e.name, e.data.get("index")) for e in events]
+    assert names.index(("token", None)) < names.index(("audio", 0))
+    assert [e.data.get("text") for e in events].index(" **") < names.index(("audio", 1))
+    whole = events[-2].data
+    assert whole["role"] == "answer" and whole["seconds"] > sum(s["seconds"] for s in sentences)
+    assert events[-1].data["timings"]["first_sentence_s"] <= events[-1].data["timings"]["first_answer_audio_s"]
+
+
+def test_the_question_is_said_beside_the_answer_not_before_it(chat_service, monkeypatch):
+    """A slow voice for the question (Bark is slower than real time on CPU) does not hold the answer back."""
+    import threading
+
+    release = threading.Event()
+    speak = chat_service.speaker.speak
+
+    def slow_question(text, role):
+        if role == "question":
+            release.wait(60)
+        return speak(text, role)
+
+    monkeypatch.setattr(chat_service.speaker, "speak", slow_question)
+    monkeypatch.setattr(chat_service.model, "stream", scripted(["Première.", " Deuxième.", " Fin"]))
+    with chat_service.open_turn("Une question lente à dire ?", []) as turn:
+        events = iter(turn)
+        first = next(events)
+        assert first.name == "token"  # the answer streams while the question is still being said
+        release.set()
+        rest = list(events)
+    # The page says clips in the order they come: the question's, then the sentences'.
+    assert roles([first, *rest]) == ["question", "answer_sentence 0", "answer_sentence 1", "answer_sentence 2",
+                                     "answer"]
+
+
+def test_a_stop_ends_the_turns_in_flight_with_an_error_event_and_refuses_new_ones(chat_service, monkeypatch):
+    llm, chat, tts = helpers.sections()
+    stopping = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker, chat)
+    monkeypatch.setattr(chat_service.model, "stream", scripted(["Un", " mot", " puis", " un", " autre."]))
+    turn = stopping.open_turn("Comment faire une tarte aux pommes ?", [])
+    events = iter(turn)
+    assert next(e for e in events if e.name == "token").data["text"] == "Un"
+    stopping.stop()
+    rest = list(events)
+    assert rest[-1].name == "error" and "stopping" in rest[-1].data["error"]
+    assert [e.name for e in rest].count("token") <= 1 and "done" not in [e.name for e in rest]
+    assert stopping.health()["queue"]["in_use"] == 0 and stopping.health()["stopping"]
+    with pytest.raises(Busy, match="the server is stopping"):
+        stopping.open_turn("Encore ?", [])
 
 
 def test_a_full_queue_refuses_at_once_and_frees_places_on_close(chat_service):
@@ -51,7 +122,23 @@ def test_a_full_queue_refuses_at_once_and_frees_places_on_close(chat_service):
 def test_health_says_what_is_loaded(chat_service):
     health = chat_service.health()
     assert health["model"]["file"] == "model.gguf" and health["index"]["chunks"] > 0
+    # The name the GGUF gives itself (general.name), read by llama.cpp from the file's metadata.
+    assert health["model"]["name"] == chat_service.model.llama.metadata["general.name"]
+    assert health["model"]["name"] == "Smollm2 135M 8k Lc100K Mix1 Ep2"  # SmolLM2-135M-Instruct names itself so
     assert health["tts"]["engine"] == "espeak" and set(health["tts"]["voices"]) == {"question", "answer"}
+
+
+def test_capacity_needs_threads_beyond_the_queue_and_voices_long_enough():
+    from dllab.chat.service import check_capacity
+
+    llm, chat, tts = helpers.sections()
+    check_capacity({**chat, "queue_size": 16, "server_threads": 20}, {"max_chars": 4000})
+    with pytest.raises(UserError) as err:
+        check_capacity({**chat, "queue_size": 16, "server_threads": 16, "max_question_chars": 1000},
+                       {"max_chars": 500})
+    message = str(err.value)
+    assert "chat.server_threads = 16 is too few for chat.queue_size = 16" in message and "at least 20" in message
+    assert "tts.max_chars = 500" in message and "at least 1000" in message
 
 
 def test_start_up_names_everything_missing_and_the_stages(tmp_path):
@@ -64,7 +151,8 @@ def test_start_up_names_everything_missing_and_the_stages(tmp_path):
 
 
 def test_an_answer_without_words_is_replaced_and_still_spoken(chat_service, monkeypatch):
-    monkeypatch.setattr(chat_service.model, "stream", lambda messages: iter([" ", "…"]))
+    monkeypatch.setattr(chat_service.model, "stream", scripted([" ", "…", " **"]))
     result = chat_service.ask("Comment faire une tarte aux pommes ?", [])
     assert result["answer"] == "Le modèle n'a pas donné de réponse."
     assert result["audio"]["answer"]["seconds"] > 0.2
+    assert set(result["audio"]) == {"question", "answer"}  # the JSON answer has the two whole clips

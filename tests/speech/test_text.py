@@ -1,7 +1,7 @@
 import pytest
 
 from dllab.errors import UserError
-from dllab.speech.text import chunks, clean
+from dllab.speech.text import SentenceCutter, chunks, clean, speakable
 
 LONG = ("Première phrase courte. Une deuxième phrase, un peu plus longue, avec des virgules, des incises "
         "et encore des mots pour dépasser la limite ! Troisième ? Quatrième: fin.\nNouveau paragraphe "
@@ -46,3 +46,24 @@ def test_too_long_and_wrong_type_are_user_errors():
         clean("x" * 11, 10)
     with pytest.raises(UserError, match="must be a string"):
         clean(None, 10)
+
+
+def test_a_streamed_text_is_cut_into_whole_sentences_as_it_arrives():
+    cutter = SentenceCutter(300)
+    said = [cutter.feed(piece) for piece in ["Bon", "jour.", " La tarte", " pèse 2.5 kg", " ! Vraiment ?", "\n",
+                                             "Fin sans point"]]
+    assert said == [[], [], ["Bonjour."], [], ["La tarte pèse 2.5 kg !"], ["Vraiment ?"], []]
+    assert cutter.rest() == ["Fin sans point"] and cutter.rest() == []
+
+
+def test_a_sentence_that_never_ends_is_cut_between_words_without_losing_any():
+    words = [f"mot{i}" for i in range(200)]
+    cutter = SentenceCutter(60)
+    pieces = [sentence for word in words for sentence in cutter.feed(word + " ")] + cutter.rest()
+    assert all(0 < len(p) <= 60 for p in pieces) and " ".join(pieces).split() == words
+    assert len(pieces) > 10  # the first words are handed on long before the end
+
+
+def test_speakable_means_a_letter_or_a_digit():
+    assert speakable("Oui") and speakable("42") and speakable("**Tatin**") and speakable("苹果")
+    assert not any(map(speakable, ["", "**", "\u200b", "\x00\x01", "… ?!", "# --"]))

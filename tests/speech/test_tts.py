@@ -205,3 +205,25 @@ def test_command_line_writes_a_wav(tmp_path, tts_params):
     assert "espeak voice fr+f3" in done.stdout and read(out)[1] == 22050
     failed = run_in(REPO, sys.executable, "-m", "dllab.speech", " ", "--cache", str(tmp_path / "cache"), check=False)
     assert failed.returncode == 2 and failed.stderr.strip().endswith("error: there is no text to speak (empty or only spaces)")
+
+
+def test_sentences_are_joined_into_one_cached_clip(speaker, count_runs):
+    sentences = [speaker.speak(text, "answer") for text in ("Première phrase.", "Deuxième phrase, plus longue.")]
+    runs = len(count_runs)
+    joined = speaker.concatenate(sentences, "answer")
+    samples, rate = read(joined.path)
+    parts = [read(clip.path)[0] for clip in sentences]
+    assert len(samples) == len(parts[0]) + int(0.2 * rate) + len(parts[1])
+    assert np.array_equal(samples[:len(parts[0])], parts[0]) and np.array_equal(samples[-len(parts[1]):], parts[1])
+    assert joined.id not in {clip.id for clip in sentences} and speaker.clip_path(joined.id) == joined.path
+    assert speaker.concatenate(sentences, "answer").id == joined.id and len(count_runs) == runs  # no synthesis
+    assert speaker.concatenate(sentences[:1], "answer") == sentences[0]
+
+
+def test_a_relative_cache_folder_is_made_absolute_at_once(tts_params, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    speaker = Speaker.from_params({**tts_params, "engine": "espeak"}, "models/speech_cache")
+    monkeypatch.chdir("/")  # a server reading the clip later from another folder still finds it
+    clip = speaker.speak("Bonjour.", "question")
+    assert clip.path == tmp_path / "models/speech_cache" / f"{clip.id}.wav" and clip.path.is_file()
+    assert speaker.clip_path(clip.id) == clip.path

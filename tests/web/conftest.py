@@ -1,8 +1,33 @@
+import shutil
+
 import pytest
 import yaml
 
 from dllab.chat.client import running_server
 from tests.chat import helpers
+from tests.conftest import REPO, copy_repo, run_in
+
+
+@pytest.fixture(scope="session")
+def base(tmp_path_factory):
+    """pytest's base temporary folder, where the test model and index are made once."""
+    return tmp_path_factory.getbasetemp()
+
+
+@pytest.fixture(scope="session")
+def readme_repo(tmp_path_factory):
+    """A copy of the repository as the README leaves it before `python web/serve.py`: after
+    `dvc repro llm_download rag_index` (the repository's own model and index are copied in when the
+    pipeline has made them; otherwise that command is run in the copy)."""
+    repo = copy_repo(tmp_path_factory.mktemp("readme-repo"))
+    model, index = REPO / "models/llm/model.gguf", REPO / "models/chromadb"
+    if model.is_file() and (index / "chroma.sqlite3").is_file():
+        (repo / "models/llm").mkdir(parents=True)
+        shutil.copy2(model, repo / "models/llm/model.gguf")
+        shutil.copytree(index, repo / "models/chromadb")
+    else:
+        run_in(repo, "dvc", "repro", "llm_download", "rag_index", timeout=600)
+    return repo
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ import json
 import pytest
 
 from dllab.chat.client import is_wav
+from dllab.chat.mistakes import BAD_REQUESTS
 from tests.chat import helpers
 
 QUESTION = "Quel est le secret d'une bonne tarte aux pommes ?"
@@ -30,9 +31,11 @@ def test_chat_answers_with_sources_and_playable_audio(client):
     response = client.post("/chat", json={"question": QUESTION})
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) >= {"answer", "sources", "audio", "timings"} and body["answer"]
+    assert set(body) >= {"answer", "sources", "audio", "timings", "mode", "declined", "cited"} and body["answer"]
     assert body["sources"][0]["file"] == "tarte.txt" and "reinette" in body["sources"][0]["excerpt"]
-    assert set(body["sources"][0]) == {"file", "page", "score", "excerpt"}
+    assert set(body["sources"][0]) == {"number", "file", "page", "score", "excerpt"}
+    assert [s["number"] for s in body["sources"]] == [1, 2]  # the numbers the answer's citations use
+    assert body["mode"] == "generate" and body["declined"] is False
     for role in ("question", "answer"):
         audio = client.get(body["audio"][role])
         assert audio.status_code == 200 and audio.mimetype == "audio/wav" and is_wav(audio.data)
@@ -41,42 +44,28 @@ def test_chat_answers_with_sources_and_playable_audio(client):
 
 
 @pytest.mark.slow
-def test_stream_sends_question_audio_tokens_sources_answer_audio_done(client):
+def test_stream_sends_tokens_with_the_voices_then_sources_the_whole_answer_clip_and_done(client):
     response = client.post("/chat/stream", json={"question": QUESTION, "history": [
         {"role": "user", "content": "Bonjour"}, {"role": "assistant", "content": "Bonjour ! Une question ?"}]})
     assert response.status_code == 200 and response.mimetype == "text/event-stream"
     received = events(response)
     names = [name for name, _ in received]
-    assert names[0] == "audio" and received[0][1]["url"].startswith("/audio/")
-    assert names.count("token") >= 1 and names[-3:] == ["sources", "audio", "done"]
+    clips = [data for name, data in received if name == "audio"]
+    assert [c["role"] for c in clips] == ["question"] + ["answer_sentence"] * (len(clips) - 2) + ["answer"]
+    assert [c["index"] for c in clips[1:-1]] == list(range(len(clips) - 2)) and len(clips) >= 3
+    for clip in clips:
+        audio = client.get(clip["url"])
+        assert clip["url"] == f"/audio/{clip['id']}" and audio.status_code == 200 and is_wav(audio.data)
+    assert names.count("token") >= 1 and names.count("sources") == 1 and names[-2:] == ["audio", "done"]
     done = received[-1][1]
     assert done["answer"] == "".join(d["text"] for n, d in received if n == "token").strip()
     assert done["history_kept"] == 2
 
 
-BAD_REQUESTS = [
-    ("not json at all", "application/json", 400, "not valid JSON"),
-    ('{"question": "Q"}', "text/plain", 400, "Content-Type: application/json"),
-    ("[1, 2]", "application/json", 400, "must be a JSON object"),
-    ("{}", "application/json", 400, "'question' is missing"),
-    ('{"question": ""}', "application/json", 400, "'question' is empty"),
-    ('{"question": "   "}', "application/json", 400, "'question' is empty"),
-    ('{"question": 12}', "application/json", 400, "must be a string"),
-    ('{"question": "Q", "history": {"a": 1}}', "application/json", 400, "'history' must be a list"),
-    ('{"question": "Q", "history": [{"role": "root", "content": "x"}]}', "application/json", 400, "history[0].role"),
-    (json.dumps({"question": "x" * 1001}), "application/json", 400, "the limit is 1000"),
-    (json.dumps({"question": "Q", "history": [{"role": "user", "content": "a"}] * 21}), "application/json", 400,
-     "21 messages"),
-    (json.dumps({"question": "Q", "history": [{"role": "user", "content": "a" * 5000}]}), "application/json",
-     400, "the limit is 4000"),
-    ('{"question": "' + "x" * 2_000_000 + '"}', "application/json", 413, "larger than"),
-]
-
-
 @pytest.mark.parametrize("path", ["/chat", "/chat/stream"])
 @pytest.mark.parametrize("body, content_type, status, fragment", BAD_REQUESTS)
 def test_every_bad_request_is_a_4xx_json_error(client, path, body, content_type, status, fragment):
-    response = client.post(path, data=body, content_type=content_type)
+    response = client.post(path, data=body, headers={"Content-Type": content_type} if content_type else {})
     assert response.status_code == status
     assert response.is_json and fragment in response.get_json()["error"]
     assert "Traceback" not in response.get_data(as_text=True)
@@ -89,6 +78,32 @@ def test_unknown_audio_paths_and_traversal_are_404_json(client, path):
     response = client.get(path)
     assert response.status_code == 404
     assert response.get_json()["error"] in {"not found", "no such audio clip"}
+
+
+def test_the_battery_covers_at_least_25_cases():
+    assert len(BAD_REQUESTS) >= 25
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.1.nip.io", "10.0.0.5:8000", ""])
+@pytest.mark.parametrize("path", ["/", "/health", "/static/app.js", "/chat"])
+def test_a_host_that_is_not_loopback_is_refused(client, host, path):
+    """DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 must get nothing."""
+    response = client.open(path, method="POST" if path == "/chat" else "GET", headers={"Host": host},
+                           json={"question": QUESTION} if path == "/chat" else None)
+    assert response.status_code == 403 and "not a loopback name" in response.get_json()["error"]
+    assert_security_headers(response)
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:8000", "127.0.0.1:8000", "[::1]:8000"])
+def test_loopback_hosts_are_served(client, host):
+    assert client.get("/health", headers={"Host": host}).status_code == 200
+
+
+def test_any_host_is_served_when_bound_to_the_network(chat_service):
+    from web.app import create_app
+
+    exposed = create_app(chat_service, loopback_only=False).test_client()
+    assert exposed.get("/health", headers={"Host": "chat.example.org"}).status_code == 200
 
 
 def test_wrong_method_is_405_json(client):
@@ -128,6 +143,7 @@ def test_an_unexpected_failure_is_a_generic_500_without_a_trace(chat_service, mo
 def test_health_page_and_static_files(client):
     health = client.get("/health").get_json()
     assert health["status"] == "ok" and health["index"]["chunks"] > 0 and health["tts"]["engine"] == "espeak"
+    assert health["model"]["name"].startswith("Smollm2 135M") and health["model"]["file"] == "model.gguf"
     page = client.get("/")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and '<script src="/static/app.js" defer></script>' in html
@@ -135,4 +151,5 @@ def test_health_page_and_static_files(client):
     assert_security_headers(page)
     script = client.get("/static/app.js").get_data(as_text=True)
     assert "innerHTML" not in script and "textContent" in script
+    assert "Modèle ${health.model.name}" in script  # the page names the model as /health does
     assert client.get("/static/app.css").status_code == 200

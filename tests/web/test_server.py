@@ -1,14 +1,19 @@
-"""The real server (`python web/serve.py`, waitress) in a child process: concurrency and start-up errors."""
+"""The real server (`python web/serve.py`, waitress) in a child process: concurrency, load beyond the
+queue, clean stops, start-up from any folder and start-up errors."""
 import http.client
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import yaml
 
-from dllab.chat.client import SERVE_SCRIPT, get, is_wav, stream_chat
+from dllab.chat.client import SERVE_SCRIPT, get, is_wav, post, post_json, running_server, stream_chat
+from dllab.chat.mistakes import BAD_REQUESTS
 from tests.chat import helpers
 
 pytestmark = pytest.mark.slow
@@ -31,6 +36,15 @@ def test_eight_concurrent_clients_are_all_answered_correctly(live_server):
         assert status == 200 and headers["Content-Type"] == "audio/wav" and is_wav(audio)
     status, _, body = get(live_server, "/health")
     assert status == 200 and json.loads(body)["queue"]["in_use"] == 0
+
+
+def test_the_bad_request_battery_over_http_gets_only_4xx_json(live_server):
+    for body, content_type, status, fragment in BAD_REQUESTS:
+        for path in ("/chat", "/chat/stream"):
+            data = body if isinstance(body, bytes) else body.encode("utf-8")
+            got, headers, answer = post(live_server, path, data, content_type, timeout=60)
+            assert (got, headers["Content-Type"]) == (status, "application/json"), (path, body[:60], answer[:200])
+            assert fragment in json.loads(answer)["error"]
 
 
 def test_a_client_that_leaves_mid_stream_frees_its_place(live_server):
@@ -80,3 +94,124 @@ def test_start_up_with_a_bad_param_or_voice_is_one_line(tmp_path):
                    "--index", str(base / "none"))
     error = failed.stderr.strip().splitlines()[-1]
     assert failed.returncode == 2 and error.startswith("error: ") and "xx-no-such-voice" in error
+
+
+def server_args(tmp_path, base, **chat) -> list[str]:
+    """Arguments for a server of its own: test model and index (made once in ``base``), the test params
+    with ``chat`` changes."""
+    params = helpers.server_params()
+    params["llm"]["max_tokens"] = 96  # answers long enough to keep the model busy while the test looks
+    params["chat"].update(chat)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    return ["--params", str(tmp_path / "params.yaml"), "--model", str(helpers.model_file(base)),
+            "--index", str(helpers.index_dir(base)), "--audio-cache", str(tmp_path / "audio")]
+
+
+def open_stream(url: str, question: str):
+    """A streamed turn left open: (connection, response) once the server has sent its status line."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    connection.request("POST", "/chat/stream", body=json.dumps({"question": question}),
+                       headers={"Content-Type": "application/json"})
+    return connection, connection.getresponse()
+
+
+def read_events(response):
+    """The (name, data) of each Server-Sent Event until the stream ends."""
+    name = None
+    for line in response:
+        line = line.decode("utf-8").rstrip("\r\n")
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            yield name, json.loads(line[6:])
+
+
+def health(url: str) -> dict:
+    status, _, body = get(url, "/health", timeout=30)
+    assert status == 200
+    return json.loads(body)
+
+
+def test_beyond_the_queue_503_at_once_while_light_routes_keep_answering(tmp_path, base):
+    """Loopback only, bounded: 2 places, 2 long answers hold them, 6 more requests, then the light routes."""
+    with running_server(*server_args(tmp_path, base, queue_size=2, server_threads=6)) as (url, _):
+        holders = [open_stream(url, q) for q, _ in QUESTIONS[:2]]
+        assert [response.status for _, response in holders] == [200, 200]
+        first_events = read_events(holders[0][1])
+        question_clip = next(data for name, data in first_events if name == "audio")
+        assert question_clip["role"] == "question"
+
+        with ThreadPoolExecutor(6) as pool:
+            refused = list(pool.map(lambda q: post_json(url, "/chat", {"question": q}, timeout=60),
+                                    [QUESTIONS[i % 3][0] for i in range(6)]))
+        for status, headers, body in refused:
+            assert status == 503 and headers["Retry-After"] == "7" and "busy" in json.loads(body)["error"]
+        for path in ("/", "/static/app.js", "/static/app.css", question_clip["url"]):
+            status, _, body = get(url, path, timeout=30)
+            assert status == 200 and body, path
+        # Asked after everything above: the two long answers were still holding both places meanwhile.
+        assert health(url)["queue"] == {"places": 2, "in_use": 2}
+
+        for connection, response in holders:
+            assert [name for name, _ in read_events(response)][-1] == "done"
+            connection.close()
+        assert health(url)["queue"]["in_use"] == 0
+
+
+def rag_copies(folder) -> list[str]:
+    return sorted(p.name for p in folder.glob("dllab-rag-*"))
+
+
+def test_stops_are_clean_and_leave_nothing_behind(tmp_path, base):
+    """Ctrl-C and SIGTERM during an answer end it with an event; a SIGKILLed server's index copy is removed
+    by the next start: private index copies never accumulate."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
+    args = server_args(tmp_path, base)
+    for stop in (signal.SIGINT, signal.SIGKILL, signal.SIGTERM):
+        with running_server(*args, env=env) as (url, process):
+            own = [copy for copy in rag_copies(temp) if f"-{process.pid}-" in copy]
+            assert len(own) == 1 and rag_copies(temp) == own  # the copy of the server killed before is gone
+            connection, response = open_stream(url, QUESTIONS[0][0])
+            events = read_events(response)
+            assert next(name for name, _ in events if name == "token")
+            process.send_signal(stop)
+            if stop == signal.SIGKILL:
+                process.wait()
+                connection.close()
+                assert rag_copies(temp) == own  # no clean-up possible: left for the next start
+                continue
+            rest = list(events)  # the stream ends with an event, not a cut connection
+            assert rest and rest[-1][0] == "error" and "stopping" in rest[-1][1]["error"], rest[-3:]
+            assert process.wait(timeout=60) == 0
+            connection.close()
+        assert rag_copies(temp) == []
+
+
+def test_the_default_files_are_found_from_any_folder(tmp_path, readme_repo):
+    """`python /path/to/web/serve.py` run elsewhere: params, model, index and audio cache are the repository's."""
+    with running_server(cwd=tmp_path, script=readme_repo / "web/serve.py") as (url, _):
+        result = stream_chat(url, "Quelles pommes choisir pour une tarte ?")
+        for clip in [*result["audio"].values(), *result["sentence_audio"]]:
+            status, headers, body = get(url, clip["url"])
+            assert status == 200 and is_wav(body), clip  # the 500 of every clip is gone
+        assert health(url)["model"]["name"].startswith("Smollm2 135M")
+    assert not list(tmp_path.iterdir())  # nothing written in the working folder...
+    assert len(list((readme_repo / "models/speech_cache").glob("*.wav"))) >= 3  # ...the clips are the repo's
+
+
+def test_too_few_threads_for_the_queue_is_refused_at_start_up(tmp_path, base):
+    failed = serve(tmp_path, *server_args(tmp_path, base, queue_size=16, server_threads=16))
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    error = failed.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"error: {tmp_path / 'params.yaml'}: chat.server_threads = 16 is too few")
+    assert "at least 20" in error
+
+
+def test_listening_beyond_loopback_warns_that_there_is_no_authentication(tmp_path):
+    # The model is missing so that nothing listens: the warning comes before anything is loaded.
+    failed = serve(tmp_path, "--host", "0.0.0.0", "--model", str(tmp_path / "none.gguf"))
+    assert "warning: listening on 0.0.0.0" in failed.stderr and "no authentication" in failed.stderr
+    assert failed.returncode == 2

@@ -20,7 +20,7 @@ async function loadHealth() {
     const response = await fetch("/health");
     const health = await response.json();
     const index = health.index.chunks !== undefined ? `${health.index.chunks} passages indexés` : "index chargé";
-    $("server-info").textContent = `Modèle ${health.model.file} · ${index} · voix ${health.tts.engine}`;
+    $("server-info").textContent = `Modèle ${health.model.name} · ${index} · voix ${health.tts.engine}`;
     if (health.limits) {
       state.maxHistory = health.limits.max_history_messages;
       $("question").maxLength = health.limits.max_question_chars;
@@ -111,8 +111,16 @@ function parseEvent(block) {
 function handleEvent(event, turn) {
   switch (event.name) {
     case "audio":
-      attachAudio(event.data.role === "question" ? turn.questionAudio : turn.answerAudio, event.data);
-      if (event.data.role === "question") setBusy(true, "Le modèle rédige la réponse…");
+      if (event.data.role === "question") {
+        showAudio(turn.questionAudio, event.data);
+        say(turn, turn.questionAudio, "question");
+        setBusy(true, "Le modèle rédige la réponse…");
+      } else if (event.data.role === "answer_sentence") {
+        turn.node.dataset.sentences = event.data.index + 1;
+        say(turn, new Audio(event.data.url), String(event.data.index));
+      } else {
+        showAudio(turn.answerAudio, event.data);  // the whole answer, to replay: its sentences are being said
+      }
       return undefined;
     case "token":
       turn.answerText.textContent += event.data.text;
@@ -140,6 +148,7 @@ function addTurn(question) {
     node,
     answer: node.querySelector(".answer"),
     answerText: node.querySelector(".answer .text"),
+    speech: Promise.resolve(),  // the clips of this turn, said one after the other
     questionAudio: node.querySelector(".question-audio"),
     answerAudio: node.querySelector(".answer-audio"),
     sources: node.querySelector(".sources"),
@@ -154,16 +163,24 @@ function addTurn(question) {
   return turn;
 }
 
-function attachAudio(audio, clip) {
+function showAudio(audio, clip) {
   audio.src = clip.url;
   audio.hidden = false;
+}
+
+// Say a clip once everything this turn had to say before it is said; the turn's node records what
+// was said, in order (data-said="question 0 1 ...").
+function say(turn, audio, label) {
   if (!$("autoplay").checked) return;
-  // The answer waits for the question's voice to finish.
-  const previous = audio.classList.contains("answer-audio")
-    ? audio.closest(".turn").querySelector(".question-audio") : null;
-  const play = () => audio.play().catch(() => {});  // autoplay may be refused: the controls stay
-  if (previous && !previous.paused && !previous.ended) previous.addEventListener("ended", play, { once: true });
-  else play();
+  turn.speech = turn.speech.then(() => new Promise((resolve) => {
+    const done = () => {
+      turn.node.dataset.said = `${turn.node.dataset.said || ""} ${label}`.trim();
+      resolve();
+    };
+    audio.addEventListener("ended", done, { once: true });
+    audio.addEventListener("error", resolve, { once: true });
+    audio.play().catch(resolve);  // autoplay may be refused: the controls stay
+  }));
 }
 
 // The list is numbered like the answer's citations: « … 190 °C. [2] » quotes source 2.
