@@ -30,6 +30,25 @@ def test_report_has_every_section_with_embedded_figures(reports):
     markdown = to_markdown(doc, relative_to=reports)
     assert "![Confusion matrix on the test set](mnist/figures/confusion_matrix.png)" in markdown
     assert "| mnist_train | 70.1 | 900 |" in markdown
+    assert "| training seconds | 61.5 |" in markdown and "| last index run (s) | 11 |" in markdown
+
+
+def test_the_lm_comparison_says_which_text_is_which_and_compares_at_equal_steps_and_time(reports):
+    markdown = to_markdown(build(reports, PARAMS, REPO / "dvc.yaml", MACHINE), relative_to=reports)
+    assert "a test text, used for nothing else" in markdown and "validation text that chooses" in markdown
+    assert "| equal steps (100) | 2.4 | 2.5 | lstm |" in markdown
+    assert "| equal time (100 s) | 2.6 | 2.5 | transformer |" in markdown  # the LSTM at 100 s: its step-50 value
+    assert "no model was cut by a time cap" in markdown
+
+
+def test_a_model_cut_by_its_time_cap_is_flagged(reports):
+    import json
+
+    metrics = json.loads((reports / "lm/metrics.json").read_text())
+    metrics["lstm"]["stopped_early"] = "time cap"
+    (reports / "lm/metrics.json").write_text(json.dumps(metrics))
+    markdown = to_markdown(build(reports, PARAMS, REPO / "dvc.yaml", MACHINE), relative_to=reports)
+    assert "Warning: the lstm stopped at step 100 on its time cap (lstm.max_seconds)" in markdown
 
 
 def test_missing_metrics_file_is_named_with_the_stage_to_run(reports):

@@ -20,7 +20,7 @@ def test_whole_pipeline_with_tiny_params_ends_in_a_report(tmp_path, tmp_path_fac
     set_params(repo, "tokenizer", vocab_size=350)
     set_params(repo, "lstm", embed=16, hidden=16, layers=1, **LM_TRAINING)
     set_params(repo, "transformer", dim=16, layers=1, heads=2, **LM_TRAINING)
-    set_params(repo, "lm_evaluate", val_chars=1000, max_new_tokens=4)
+    set_params(repo, "lm_evaluate", test_chars=1000, max_new_tokens=4)
     set_params(repo, "rag", docs_dir="tests/chat/docs", chunk_size=400, chunk_overlap=50)
     set_params(repo, "llm", source=str(helpers.model_file(tmp_path_factory.getbasetemp())), max_tokens=8,
                temperature=0.0)
