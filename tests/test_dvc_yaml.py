@@ -5,7 +5,9 @@ For each stage: its script (from its ``cmd``), then every module of this reposit
 ``import`` (found statically with ``ast``, imports inside functions included, packages' ``__init__`` files
 included when they hold code) must be a dep or lie under a folder dep. The params a stage reads are found by
 running the script's ``main`` up to its last read of params.yaml (``load_section`` / ``read_yaml`` recorded,
-the last call stops the script before any work) and must be declared under ``params``. Every path on the
+the last call stops the script before any work; as many reads as the reached code has call sites, so a stage
+reads its params up front, as the project's rule "a wrong value stops a stage before any work" asks) and
+must be declared under ``params``. Every path on the
 command line must be a dep or an out (or contain or lie under one).
 """
 from __future__ import annotations

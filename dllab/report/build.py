@@ -125,7 +125,8 @@ def lm_section(doc: Document, reports: Path, params: dict, machine: dict) -> Non
         ], caption="Times of the last runs (reports/pipeline/*_train.json, lm_evaluate.json): they vary between runs"),
         Table(["validation bits per character at", *trained, "better"], comparison_rows(lm_runs(reports, trained)),
               caption="The same models at equal training steps and at equal training time (validation curves "
-                      "from reports/lm/*_history.csv, times from the stage records)"),
+                      "from reports/lm/*_history.csv, times from the stage records); `python bench/lm_compare.py` "
+                      "compares an experiment's model with the baseline's the same way"),
         figure(reports / "lm/val_loss.png", "lm_evaluate", "Validation bits per character against training step"),
         Table(["prompt", *trained], [[s["prompt"], *(s[m] for m in trained)] for s in samples],
               caption="The same prompts completed by both models"),
