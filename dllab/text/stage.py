@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from dllab.cli import dry_run_paths, record_timing
 from dllab.params import load_section
 from dllab.text.config import MODEL_SPECS, check_model_config
 
@@ -12,8 +13,6 @@ DRY_RUN = {"max_steps": 5, "eval_interval": 5, "eval_batches": 1, "max_seconds":
 
 def train_stage(kind: str, description: str) -> None:
     """Parse paths, read the ``kind`` section of params.yaml, train, print the summary."""
-    from dllab.cli import dry_run_paths
-
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--corpus", default="data/corpus")
     parser.add_argument("--tokenizer", default="models/tokenizer")
@@ -33,7 +32,6 @@ def train_stage(kind: str, description: str) -> None:
     paths = dry_run_paths(args.dry_run, kind, model=(args.model, f"models/{kind}/model.pt"),
                           history=(args.history, f"reports/lm/{kind}_history.csv"))
 
-    from dllab.cli import record_timing
     from dllab.runtime import pick_device
     from dllab.text.train import train
 
