@@ -1,6 +1,6 @@
-"""Benchmark: train both default language models from params.yaml, then compare them on the validation text.
+"""Benchmark: train both default language models from params.yaml, then compare them on the test text.
 
-Measures training time, training and generation tokens per second, and validation bits per character
+Measures training time, training and generation tokens per second, and test bits per character
 against the targets (each model <= 300 s; Transformer <= 1.9 nats per character and below the LSTM).
 Writes reports/bench/lm.json with the machine description. Run `python bench/lm.py` after
 `dvc repro tokenizer_train` (it needs data/corpus and models/tokenizer).
@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--out", default="reports/bench/lm.json")
     args = parser.parse_args()
     device = pick_device()
-    report = {"benchmark": "lm", "params": {}, "wall_seconds": {}}
+    report = {"benchmark": "lm", "params": {}, "wall_seconds": {}, "timing": {}}
     with tempfile.TemporaryDirectory() as tmp:
         paths = {}
         for kind, (spec, model_keys) in MODEL_SPECS.items():
@@ -38,21 +38,23 @@ def main() -> None:
             model_config = {key: params.pop(key) for key in model_keys}
             paths[kind] = Path(tmp) / f"{kind}.pt"
             started = time.perf_counter()
-            train(kind, model_config, params, args.corpus, args.tokenizer, paths[kind], Path(tmp) / f"{kind}.csv",
-                  device)
+            _, timing = train(kind, model_config, params, args.corpus, args.tokenizer, paths[kind],
+                              Path(tmp) / f"{kind}.csv", device)
+            report["timing"][kind] = {k: v for k, v in timing.items() if not isinstance(v, list)}
             report["wall_seconds"][kind] = round(time.perf_counter() - started, 1)  # with tokenising the corpus
         evaluate_params = load_section(args.params, "lm_evaluate", EVALUATE_SPEC, only=list(EVALUATE_SPEC))
-        metrics, _ = evaluate_models(paths, args.tokenizer, args.corpus, evaluate_params, device)
+        metrics, _, speeds = evaluate_models(paths, args.tokenizer, args.corpus, evaluate_params, device)
     lstm, transformer = metrics["lstm"], metrics["transformer"]
-    report.update(metrics=metrics, targets=TARGETS, met={
-        "train_seconds": max(lstm["train_seconds"], transformer["train_seconds"]) <= TARGETS["train_seconds_max"],
-        "transformer_val_loss_per_char":
-            transformer["val_loss_per_char"] <= TARGETS["transformer_val_loss_per_char_max"],
-        "transformer_below_lstm": transformer["val_bpc"] < lstm["val_bpc"],
-        "both_below_unigram": max(lstm["val_bpc"], transformer["val_bpc"]) < metrics["unigram"]["val_bpc"],
+    train_seconds = max(t["train_seconds"] for t in report["timing"].values())
+    report.update(metrics=metrics, generation_tokens_per_second=speeds, targets=TARGETS, met={
+        "train_seconds": train_seconds <= TARGETS["train_seconds_max"],
+        "transformer_test_loss_per_char":
+            transformer["test_loss_per_char"] <= TARGETS["transformer_val_loss_per_char_max"],
+        "transformer_below_lstm": transformer["test_bpc"] < lstm["test_bpc"],
+        "both_below_unigram": max(lstm["test_bpc"], transformer["test_bpc"]) < metrics["unigram"]["test_bpc"],
     }, machine=machine_description(device))
     write_json(args.out, report)
-    print(json.dumps({k: report[k] for k in ("metrics", "wall_seconds", "met")}, indent=2))
+    print(json.dumps({k: report[k] for k in ("metrics", "timing", "wall_seconds", "met")}, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,25 +1,34 @@
 """What every stage and command-line script shares: logging, one-line errors for user mistakes,
-and a record of each stage's wall time and peak memory for the pipeline report."""
+and, when asked with ``--record PATH``, a record of the stage's wall time, peak memory and the timings it
+measured.
+
+Timings vary from run to run, so they never go into a stage's artifacts (models, histories, metrics of
+quality): they go to this record, which dvc.yaml declares as the stage's own metrics file
+(``reports/pipeline/<stage>.json``) and which only the report reads.
+"""
 from __future__ import annotations
 
 import logging
-import os
 import resource
 import sys
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable
 
 from dllab.errors import UserError
 
-# Where stages record how long they ran and how much memory they took (read by the report stage).
-STAGE_RECORDS = Path(os.environ.get("DLLAB_STAGE_RECORDS", "reports/pipeline"))
+RECORD_FLAG = "--record"
+_timings: dict = {}
 
 
 def run(main: Callable[[], None]) -> None:
-    """Run a stage's ``main``; a UserError prints one line and exits with status 2."""
+    """Run a stage's ``main``; a UserError prints one line and exits with status 2.
+
+    ``--record PATH`` (taken out of the arguments before ``main`` parses them) writes the stage's record
+    to PATH once ``main`` has succeeded; without it nothing is recorded (smoke runs, tests, users).
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    record_path = _pop_record_path(sys.argv)
     try:
         import psutil
 
@@ -34,8 +43,25 @@ def run(main: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         print("interrupted; no output was written", file=sys.stderr)
         sys.exit(130)
-    if Path(sys.argv[0]).parent.name == "stages":
-        record_stage(Path(sys.argv[0]).stem, time.time() - started)
+    if record_path:
+        write_record(record_path, time.time() - started)
+
+
+def record_timing(**values) -> None:
+    """Add measured times or speeds to this stage's record (never to its artifacts: they would vary)."""
+    _timings.update(values)
+
+
+def _pop_record_path(argv: list[str]) -> str | None:
+    if RECORD_FLAG not in argv:
+        return None
+    at = argv.index(RECORD_FLAG)
+    if at + 1 >= len(argv):
+        print(f"error: {RECORD_FLAG} needs a path", file=sys.stderr)
+        sys.exit(2)
+    path = argv[at + 1]
+    del argv[at:at + 2]
+    return path
 
 
 def peak_memory_mb() -> float:
@@ -45,13 +71,35 @@ def peak_memory_mb() -> float:
     return round(max(own, children) / 1024, 1)
 
 
-def record_stage(stage: str, seconds: float) -> None:
+def write_record(path: str, seconds: float) -> None:
+    from pathlib import Path
+
     from dllab.files import write_json
 
-    write_json(STAGE_RECORDS / f"{stage}.json", {
-        "stage": stage,
+    write_json(path, {
+        "stage": Path(path).stem,
         "seconds": round(seconds, 2),
         "peak_memory_mb": peak_memory_mb(),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "argv": sys.argv[1:],
+        **_timings,
     })
+
+
+def dry_run_paths(dry_run: bool, label: str, **paths: tuple[str | None, str]) -> dict:
+    """Where a training script writes: each path given on the command line, else its default, except that a
+    smoke run (``--dry-run``) never writes over the tracked outputs: its unnamed paths go to a fresh
+    temporary folder (kept, and printed, so the smoke output can be looked at)."""
+    import tempfile
+    from pathlib import Path
+
+    folder = None
+    chosen = {}
+    for name, (given, default) in paths.items():
+        if given is not None or not dry_run:
+            chosen[name] = Path(given if given is not None else default)
+            continue
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix=f"dllab-{label}-dry-run-"))
+            logging.getLogger("cli").info("dry run: writing to %s", folder)
+        chosen[name] = folder / Path(default).name
+    return chosen

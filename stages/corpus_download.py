@@ -1,5 +1,5 @@
 """Stage corpus_download: the language-model corpus from corpus.sources, normalised and split (train.txt,
-val.txt, stats.json)."""
+val.txt, test.txt, stats.json)."""
 import argparse
 import json
 
@@ -19,7 +19,7 @@ def main() -> None:
     from dllab.text.corpus import build_corpus
 
     stats = build_corpus(params, args.out, timeout=args.timeout)
-    print(json.dumps({k: stats[k] for k in ("train", "val")}))
+    print(json.dumps({k: stats[k] for k in ("train", "val", "test")}))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""Stage lm_evaluate: the LSTM and the Transformer on the same validation text (loss per token and per
-character, bits per character, perplexity, speed), a unigram baseline, the loss-curve figure and samples."""
+"""Stage lm_evaluate: the LSTM and the Transformer on the same test text, never used in training or checkpoint
+selection (loss per token and per character, bits per character, perplexity), a unigram baseline, the
+validation-curve figure and samples; generation speed goes to the stage record."""
 import argparse
 import json
 from pathlib import Path
 
-from dllab.cli import run
+from dllab.cli import record_timing, run
 from dllab.params import load_section
 from dllab.text.config import EVALUATE_SPEC
 
@@ -29,15 +30,16 @@ def main() -> None:
 
     device = pick_device(args.device)
     out = Path(args.out)
-    metrics, samples = evaluate_models({m: Path(args.models) / m / "model.pt" for m in MODELS}, args.tokenizer,
+    metrics, samples, speeds = evaluate_models({m: Path(args.models) / m / "model.pt" for m in MODELS}, args.tokenizer,
                                        args.corpus, params, device)
     validation_curves({m: out / f"{m}_history.csv" for m in MODELS}, out / "val_loss.png",
-                      metrics["unigram"]["val_bpc"])
+                      metrics["unigram"]["test_bpc"])
     write_text(out / "samples.md", samples_markdown(params["prompts"], samples, params))
     write_json(out / "samples.json", [{"prompt": prompt, **{m: samples[m][i] for m in samples}}
                                       for i, prompt in enumerate(params["prompts"])])
     write_json(out / "machine.json", machine_description(device))
     write_json(out / "metrics.json", metrics)
+    record_timing(generation_tokens_per_second=speeds)
     print(json.dumps(metrics, indent=2))
 
 

@@ -3,7 +3,7 @@ import argparse
 import csv
 from pathlib import Path
 
-from dllab.cli import run
+from dllab.cli import record_timing, run
 
 
 def main() -> None:
@@ -39,6 +39,7 @@ def main() -> None:
         writer.writerows(zip(r.labels.tolist(), r.predictions.tolist()))
     write_json(out / "details.json", {**r.details, "machine": machine_description(device)})
     write_json(out / "metrics.json", r.metrics)
+    record_timing(inference_images_per_second=r.inference_images_per_second)
     print(f"test accuracy {r.metrics['test_accuracy']:.4f}, test loss {r.metrics['test_loss']:.4f}, "
           f"{r.metrics['test_errors']} mistakes")
 

@@ -2,7 +2,7 @@
 import argparse
 import json
 
-from dllab.cli import run
+from dllab.cli import record_timing, run
 from dllab.params import load_section
 from dllab.rag.config import INDEX_KEYS, SPEC
 
@@ -19,6 +19,7 @@ def main() -> None:
     from dllab.rag.index import build_index
 
     stats = build_index(params["docs_dir"], args.index, params)
+    record_timing(**stats.pop("timing"))
     write_json(args.metrics, stats)
     print(json.dumps({k: v for k, v in stats.items() if k != "skipped"}, indent=2))
     for skipped in stats["skipped"]:

@@ -9,7 +9,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reports", default="reports", help="folder holding every stage's metrics and figures")
     parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--dvc-yaml", default="dvc.yaml")
     parser.add_argument("--html", default="reports/index.html")
     parser.add_argument("--markdown", default="reports/README.md")
     args = parser.parse_args()
@@ -20,7 +19,7 @@ def main() -> None:
     from dllab.report.document import to_html, to_markdown
     from dllab.runtime import machine_description
 
-    doc = build(Path(args.reports), read_yaml(args.params), Path(args.dvc_yaml), machine_description())
+    doc = build(Path(args.reports), read_yaml(args.params), machine_description())
     write_text(args.html, to_html(doc))
     write_text(args.markdown, to_markdown(doc, relative_to=Path(args.markdown).parent))
     print(f"wrote {args.html} and {args.markdown}")

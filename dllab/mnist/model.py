@@ -34,10 +34,9 @@ def parameter_count(model: nn.Module) -> int:
 
 def save_checkpoint(model: MLP, path: str | Path, extra: dict | None = None) -> None:
     """Weights plus the config needed to rebuild the model, written atomically."""
-    from dllab.files import atomic_path
+    from dllab.files import write_torch
 
-    with atomic_path(path) as tmp:
-        torch.save({"config": model.config, "state_dict": model.state_dict(), **(extra or {})}, tmp)
+    write_torch(path, {"config": model.config, "state_dict": model.state_dict(), **(extra or {})})
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> tuple[MLP, dict]:

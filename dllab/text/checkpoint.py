@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from dllab.errors import DataError
-from dllab.files import atomic_path
+from dllab.files import write_torch
 from dllab.text.lstm import LSTMLM
 from dllab.text.transformer import TransformerLM
 
@@ -19,8 +19,7 @@ def parameter_count(model: nn.Module) -> int:
 
 
 def save_checkpoint(model: nn.Module, kind: str, path: str | Path, extra: dict | None = None) -> None:
-    with atomic_path(path) as tmp:
-        torch.save({"kind": kind, "config": model.config, "state_dict": model.state_dict(), **(extra or {})}, tmp)
+    write_torch(path, {"kind": kind, "config": model.config, "state_dict": model.state_dict(), **(extra or {})})
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:

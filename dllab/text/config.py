@@ -5,7 +5,8 @@ from dllab.params import boolean, integer, list_of, number, text
 
 CORPUS_SPEC = {
     "sources": list_of(text()),
-    "val_fraction": number(above=0, max=0.5),
+    "val_fraction": number(above=0, max=0.4),   # checkpoint selection and curves
+    "test_fraction": number(above=0, max=0.4),  # the reported numbers (lm_evaluate)
     "max_chars": integer(min=0),  # 0 = the whole text; small values make smoke runs
 }
 TOKENIZER_SPEC = {
@@ -21,7 +22,7 @@ TRAINING_SPEC = {
     "weight_decay": number(min=0),
     "warmup_steps": integer(min=0),
     "max_steps": integer(min=1),
-    "max_seconds": number(min=0),  # 0 = no time cap; otherwise stop early when over
+    "max_seconds": number(min=0),  # 0 = no time cap (the default); otherwise stop early, recorded as such
     "grad_clip": number(above=0),
     "eval_interval": integer(min=1),
     "eval_batches": integer(min=1),
@@ -42,7 +43,7 @@ TRANSFORMER_MODEL_SPEC = {
 LSTM_SPEC = {**LSTM_MODEL_SPEC, **TRAINING_SPEC}
 TRANSFORMER_SPEC = {**TRANSFORMER_MODEL_SPEC, **TRAINING_SPEC}
 EVALUATE_SPEC = {
-    "val_chars": integer(min=0),  # validation characters scored (the same for both models); 0 = all
+    "test_chars": integer(min=0),  # test characters scored (the same for both models); 0 = all
     "prompts": list_of(text(nonempty=False)),
     "max_new_tokens": integer(min=1, max=4096),
     "temperature": number(above=0),

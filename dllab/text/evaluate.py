@@ -1,4 +1,7 @@
-"""Comparing the trained language models on the same validation text, plus a unigram baseline.
+"""Comparing the trained language models on the same test text, plus a unigram baseline.
+
+The test text (``test.txt``) is never seen in training nor in choosing the checkpoint (the validation text,
+``val.txt``, does that), so the numbers reported here are not flattered by the selection.
 
 Every model is scored by ``sequence_nll`` with windows of its own context moving by half a context, so
 each token is predicted from at least half a context of history. Losses per character (total NLL ÷
@@ -22,9 +25,9 @@ from dllab.text.train import sequence_nll
 EVAL_BATCH = 32
 
 
-def validation_text(corpus_dir: str | Path, max_chars: int) -> str:
-    """The start of ``val.txt``, at most ``max_chars`` characters (0 = all), cut at a line end."""
-    text = read_text(Path(corpus_dir) / "val.txt")
+def scored_text(corpus_dir: str | Path, max_chars: int) -> str:
+    """The start of ``test.txt``, at most ``max_chars`` characters (0 = all), cut at a line end."""
+    text = read_text(Path(corpus_dir) / "test.txt")
     if max_chars and len(text) > max_chars:
         line_end = text.rfind("\n", 0, max_chars)
         text = text[: line_end + 1 if line_end > 0 else max_chars]
@@ -33,14 +36,14 @@ def validation_text(corpus_dir: str | Path, max_chars: int) -> str:
 
 def loss_metrics(nll: float, tokens: int, characters: int) -> dict:
     per_char = nll / characters
-    return {"val_bpc": round(per_char / math.log(2), 4), "val_loss_per_char": round(per_char, 4),
-            "val_loss_per_token": round(nll / tokens, 4), "val_ppl": round(math.exp(nll / tokens), 2)}
+    return {"test_bpc": round(per_char / math.log(2), 4), "test_loss_per_char": round(per_char, 4),
+            "test_loss_per_token": round(nll / tokens, 4), "test_ppl": round(math.exp(nll / tokens), 2)}
 
 
-def unigram_nll(train_ids: list[int], val_ids: list[int], vocab_size: int) -> float:
-    """NLL of ``val_ids`` under token frequencies of the training text (add-one smoothing)."""
+def unigram_nll(train_ids: list[int], test_ids: list[int], vocab_size: int) -> float:
+    """NLL of ``test_ids`` under token frequencies of the training text (add-one smoothing)."""
     counts, total = Counter(train_ids), len(train_ids) + vocab_size
-    return -sum(math.log((counts[i] + 1) / total) for i in val_ids)
+    return -sum(math.log((counts[i] + 1) / total) for i in test_ids)
 
 
 def generation_speed(model, tokenizer: Tokenizer, prompts: list[str], params: dict) -> tuple[list[str], float]:
@@ -54,29 +57,31 @@ def generation_speed(model, tokenizer: Tokenizer, prompts: list[str], params: di
 
 
 def evaluate_models(model_paths: dict[str, str | Path], tokenizer_path: str | Path, corpus_dir: str | Path,
-                    params: dict, device: torch.device) -> tuple[dict, dict[str, list[str]]]:
-    """``({name: metrics}, {name: completions of params["prompts"]})`` for each model, and ``unigram``."""
+                    params: dict, device: torch.device) -> tuple[dict, dict[str, list[str]], dict]:
+    """``({name: metrics}, {name: completions of params["prompts"]}, {name: generation tokens/s})`` for each
+    model, and ``unigram`` in the metrics. The speeds vary between runs: they go to the stage record."""
     tokenizer = Tokenizer(tokenizer_path)
-    text = validation_text(corpus_dir, params["val_chars"])
+    text = scored_text(corpus_dir, params["test_chars"])
     ids = tokenizer.encode_long(text)
     characters = len(text) - len(tokenizer.decode(ids[:1]))  # the first token has no history: not scored
-    metrics, samples = {}, {}
+    metrics, samples, speeds = {}, {}, {}
     for name, path in model_paths.items():
         model, checkpoint = load_checkpoint(path, device)
         nll, tokens = sequence_nll(model, torch.tensor(ids), model.context, max(model.context // 2, 1),
                                    EVAL_BATCH, device)
         samples[name], generation_tps = generation_speed(model, tokenizer, params["prompts"], params)
+        speeds[name] = round(generation_tps, 1)
         summary = checkpoint["summary"]
         metrics[name] = {**loss_metrics(nll, tokens, characters), "params": summary["parameters"],
-                         "train_steps": summary["steps"], "train_seconds": round(summary["train_seconds"], 1),
-                         "train_tokens_per_second": round(summary["train_tokens_per_second"]),
-                         "generation_tokens_per_second": round(generation_tps, 1)}
+                         "train_steps": summary["steps"], "best_step": summary["best_step"],
+                         "selection_val_bpc": round(summary["best_val_bpc"], 4),
+                         "stopped_early": summary["stopped_early"] or "no"}
     train_ids = tokenizer.encode_long(read_text(Path(corpus_dir) / "train.txt"))
     unigram = unigram_nll(train_ids, ids[1:], tokenizer.vocab_size)
     metrics["unigram"] = loss_metrics(unigram, len(ids) - 1, characters)
-    metrics["val_characters"] = characters
+    metrics["test_characters"] = characters
     metrics["tokens_per_char"] = round(len(ids) / len(text), 4)
-    return metrics, samples
+    return metrics, samples, speeds
 
 
 def samples_markdown(prompts: list[str], samples: dict[str, list[str]], params: dict) -> str:

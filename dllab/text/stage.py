@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from dllab.cli import dry_run_paths, record_timing
 from dllab.params import load_section
 from dllab.text.config import MODEL_SPECS, check_model_config
 
@@ -15,11 +16,12 @@ def train_stage(kind: str, description: str) -> None:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--corpus", default="data/corpus")
     parser.add_argument("--tokenizer", default="models/tokenizer")
-    parser.add_argument("--model", default=f"models/{kind}/model.pt")
-    parser.add_argument("--history", default=f"reports/lm/{kind}_history.csv")
+    parser.add_argument("--model", help=f"default models/{kind}/model.pt (with --dry-run: a temporary folder)")
+    parser.add_argument("--history", help=f"default reports/lm/{kind}_history.csv (with --dry-run: a temporary folder)")
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--dry-run", action="store_true", help="5 steps on small batches: a smoke test")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="5 steps on small batches, written to a temporary folder unless paths are given")
     args = parser.parse_args()
     spec, model_keys = MODEL_SPECS[kind]
     params = load_section(args.params, kind, spec, only=list(spec))
@@ -27,10 +29,14 @@ def train_stage(kind: str, description: str) -> None:
     check_model_config(kind, model_config)
     if args.dry_run:
         params.update(DRY_RUN, batch_size=min(params["batch_size"], 4), context=min(params["context"], 32))
+    paths = dry_run_paths(args.dry_run, kind, model=(args.model, f"models/{kind}/model.pt"),
+                          history=(args.history, f"reports/lm/{kind}_history.csv"))
 
     from dllab.runtime import pick_device
     from dllab.text.train import train
 
-    summary = train(kind, model_config, params, args.corpus, args.tokenizer, args.model, args.history,
-                    pick_device(args.device))
-    print(json.dumps(summary, indent=2))
+    summary, timing = train(kind, model_config, params, args.corpus, args.tokenizer, paths["model"],
+                            paths["history"], pick_device(args.device))
+    record_timing(**timing)
+    print(json.dumps({**summary, **{k: v for k, v in timing.items() if not isinstance(v, list)},
+                      "model": str(paths["model"]), "history": str(paths["history"])}, indent=2))

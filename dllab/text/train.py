@@ -3,7 +3,12 @@
 Random windows of ``context + 1`` tokens from the training text, next-token cross-entropy, AdamW with a
 linear warm-up then cosine decay to a tenth of the peak rate, gradient clipping, a validation pass every
 ``eval_interval`` steps on a fixed slice of the validation text, and the best weights kept. Stops after
-``max_steps`` (reproducible) or, as a safety cap, after ``max_seconds`` of wall-clock time.
+``max_steps``: the budget is counted in steps, so the same params give the same model on any machine. A
+wall-clock cap (``max_seconds``, 0 = none, the default) exists for users who want one; when it cuts a run
+short the summary says so (``stopped_early: "time cap"``).
+
+What the checkpoint and the history hold is a function of the data and params only; the times measured
+along the way are returned apart (``Timing``) for the stage's record.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import copy
 import logging
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -26,12 +32,12 @@ from dllab.text.corpus import read_text
 from dllab.text.tokenizer import Tokenizer
 
 log = logging.getLogger("text.train")
-HISTORY_FIELDS = ["step", "seconds", "tokens", "lr", "train_loss", "val_loss", "val_loss_per_char", "val_bpc"]
+HISTORY_FIELDS = ["step", "tokens", "lr", "train_loss", "val_loss", "val_loss_per_char", "val_bpc"]
 FINAL_LR_FRACTION = 0.1
 
 
 def load_tokens(corpus_dir: str | Path, tokenizer: Tokenizer) -> tuple[torch.Tensor, torch.Tensor]:
-    """The training and validation texts as 1-D tensors of token ids."""
+    """The training and validation texts as 1-D tensors of token ids (the test text is never read here)."""
     corpus_dir = Path(corpus_dir)
     return tuple(torch.tensor(tokenizer.encode_long(read_text(corpus_dir / name)), dtype=torch.long)
                  for name in ("train.txt", "val.txt"))
@@ -134,44 +140,55 @@ class Validator:
         return {"val_loss": nll / count, "val_loss_per_char": per_char, "val_bpc": per_char / math.log(2)}
 
 
+@dataclass
+class Timing:
+    """Wall-clock measures of one training run: they vary between identical runs, so they are kept apart."""
+
+    eval_seconds: list[float] = field(default_factory=list)  # elapsed time at each history row
+    step_seconds: float = 0.0  # time spent in training steps alone (for throughput)
+
+
 def fit(model: nn.Module, train_ids: torch.Tensor, validate: Validator, params: dict, device: torch.device,
-        generator: torch.Generator, label: str) -> tuple[list[dict], dict, float]:
-    """Train; return the history rows, the best row (lowest validation loss) with its ``state_dict``, and
-    the seconds spent in training steps alone (for throughput)."""
+        generator: torch.Generator, label: str) -> tuple[list[dict], dict, str | None, Timing]:
+    """Train; return the history rows, the best row (lowest validation loss) with its ``state_dict``, why
+    training stopped before ``max_steps`` (None when it did not) and the timing."""
     optimizer = make_optimizer(model, params)
-    history, best, train_losses, step_seconds = [], None, [], 0.0
+    history, best, train_losses, timing, stopped_early = [], None, [], Timing(), None
     started = time.perf_counter()
     progress = tqdm(range(params["max_steps"] + 1), desc=f"{label} training", mininterval=2)
     for step in progress:
         elapsed = time.perf_counter() - started
-        out_of_time = params["max_seconds"] and elapsed > params["max_seconds"]
-        if step % params["eval_interval"] == 0 or step == params["max_steps"] or out_of_time:
+        if params["max_seconds"] and elapsed > params["max_seconds"] and step < params["max_steps"]:
+            stopped_early = "time cap"
+        if step % params["eval_interval"] == 0 or step == params["max_steps"] or stopped_early:
             train_loss = sum(train_losses) / len(train_losses) if train_losses else float("nan")
-            row = {"step": step, "seconds": elapsed, "tokens": step * params["batch_size"] * params["context"],
+            row = {"step": step, "tokens": step * params["batch_size"] * params["context"],
                    "lr": lr_at(step, params), "train_loss": train_loss, **validate(model)}
             history.append(row)
+            timing.eval_seconds.append(elapsed)
             train_losses = []
             progress.set_postfix(val_loss=f"{row['val_loss']:.3f}", bpc=f"{row['val_bpc']:.3f}")
             if best is None or row["val_loss"] < best["val_loss"]:
                 best = {**row, "state_dict": copy.deepcopy(model.state_dict())}
         if step == params["max_steps"]:
             break
-        if out_of_time:
-            log.warning("%s: stopped at step %d after %.0f s (max_seconds)", label, step, elapsed)
+        if stopped_early:
+            log.warning("%s: stopped at step %d of %d after %.0f s (max_seconds = %g: time cap)", label, step,
+                        params["max_steps"], elapsed, params["max_seconds"])
             break
         tick = time.perf_counter()
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, params)
         inputs, targets = random_windows(train_ids, params["batch_size"], params["context"], generator)
         train_losses.append(train_step(model, optimizer, inputs.to(device), targets.to(device), params["grad_clip"]))
-        step_seconds += time.perf_counter() - tick
-    return history, best, step_seconds
+        timing.step_seconds += time.perf_counter() - tick
+    return history, best, stopped_early, timing
 
 
 def train(kind: str, model_config: dict, params: dict, corpus_dir: str | Path, tokenizer_path: str | Path,
-          model_path: str | Path, history_path: str | Path, device: torch.device) -> dict:
+          model_path: str | Path, history_path: str | Path, device: torch.device) -> tuple[dict, dict]:
     """Train one model (``kind``: lstm or transformer) from its checked params section; save the best
-    weights and the history; return the training summary."""
+    weights and the history; return the training summary (also in the checkpoint) and the timing."""
     generator = seed_everything(params["seed"])
     tokenizer = Tokenizer(tokenizer_path)
     train_ids, val_ids = load_tokens(corpus_dir, tokenizer)
@@ -182,20 +199,27 @@ def train(kind: str, model_config: dict, params: dict, corpus_dir: str | Path, t
     log.info("training %s %s (%d parameters) on %d tokens, device %s", kind, model_config,
              parameter_count(model), len(train_ids), device)
     started = time.perf_counter()
-    history, best, step_seconds = fit(model, train_ids, Validator(val_ids, tokenizer, params, device), params,
-                                      device, generator, kind)
+    history, best, stopped_early, timing = fit(model, train_ids, Validator(val_ids, tokenizer, params, device),
+                                               params, device, generator, kind)
     train_seconds = time.perf_counter() - started
     model.load_state_dict(best.pop("state_dict"))
     steps = history[-1]["step"]
-    summary = {
+    summary = {  # what the model is; nothing here varies between identical runs
         "steps": steps,
+        "max_steps": params["max_steps"],
+        "stopped_early": stopped_early,
         "best_step": best["step"],
         "best_val_loss": best["val_loss"],
         "best_val_bpc": best["val_bpc"],
-        "train_seconds": train_seconds,
-        "train_tokens_per_second": steps * params["batch_size"] * params["context"] / max(step_seconds, 1e-9),
         "parameters": parameter_count(model),
     }
     save_checkpoint(model, kind, model_path, extra={"summary": summary})
     write_history(history_path, history, HISTORY_FIELDS)
-    return summary
+    return summary, {
+        "train_seconds": round(train_seconds, 2),
+        "seconds_per_step": round(timing.step_seconds / max(steps, 1), 4),
+        "train_tokens_per_second": round(steps * params["batch_size"] * params["context"]
+                                         / max(timing.step_seconds, 1e-9)),
+        "eval_steps": [row["step"] for row in history],
+        "eval_seconds": [round(t, 2) for t in timing.eval_seconds],
+    }

@@ -1,5 +1,6 @@
 """The real `dvc repro` on the MNIST stages, in a temporary copy of the repository with tiny params."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,22 @@ def test_repro_writes_metrics_and_figures(repo):
     assert sum(1 for _ in open(repo / "reports/mnist/predictions.csv")) == 10_001
     shown = run_in(repo, "dvc", "metrics", "show").stdout
     assert "test_accuracy" in shown
+
+
+def test_a_dry_run_writes_to_a_temporary_folder_and_records_no_timing(repo):
+    tracked = ["models/mnist/model.pt", "reports/mnist/train_history.csv", "reports/pipeline/mnist_train.json"]
+    before = {name: (repo / name).read_bytes() for name in tracked}
+    summary = json.loads(run_in(repo, "python", "stages/mnist_train.py", "--dry-run").stdout)
+    assert Path(summary["model"]).is_file() and repo not in Path(summary["model"]).parents
+    assert {name: (repo / name).read_bytes() for name in tracked} == before
+    assert stages_run(run_in(repo, "dvc", "repro", "mnist_evaluate").stdout) == []
+
+
+def test_timings_are_in_the_stage_record_not_in_the_artifacts(repo):
+    record = json.loads((repo / "reports/pipeline/mnist_train.json").read_text())
+    assert record["train_seconds"] > 0 and len(record["epoch_seconds"]) == TINY["epochs"]
+    assert "seconds" not in (repo / "reports/mnist/train_history.csv").read_text().splitlines()[0]
+    assert "inference_images_per_second" in json.loads((repo / "reports/pipeline/mnist_evaluate.json").read_text())
 
 
 def test_second_repro_has_nothing_to_do_and_lr_reruns_only_training(repo):

@@ -20,11 +20,12 @@ def test_loss_falls_on_a_tiny_synthetic_set():
     images, labels = synthetic_digits(600, g)
     (tx, ty), (vx, vy) = split_validation(images, labels, 100, g)
     model = MLP([32], "relu", 0.0)
-    history, best = fit(model, make_loader(tx, ty, 50, True, g), make_loader(vx, vy, 100, False),
-                        PARAMS, torch.device("cpu"), g)
+    history, best, epoch_seconds = fit(model, make_loader(tx, ty, 50, True, g), make_loader(vx, vy, 100, False),
+                                       PARAMS, torch.device("cpu"), g)
     assert history[-1]["train_loss"] < 0.5 * history[0]["train_loss"]
     assert best["val_accuracy"] > 0.9
     assert set(best["state_dict"]) == set(model.state_dict())
+    assert len(epoch_seconds) == PARAMS["epochs"] and "seconds" not in history[0]  # times kept apart
 
 
 def test_loader_yields_whole_batches_in_seeded_order():

@@ -23,27 +23,46 @@ def write(path: Path, obj) -> None:
     path.write_text(json.dumps(obj), encoding="utf-8")
 
 
+def record(reports: Path, stage: str, seconds: float, **timings) -> None:
+    """A stage record as dllab.cli writes it with --record."""
+    write(reports / f"pipeline/{stage}.json", {"stage": stage, "seconds": seconds, "peak_memory_mb": 900.0,
+                                               "finished_at": "2026-11-26T06:00:00+00:00", **timings})
+
+
+def history(model: str, reports: Path, val_bpc: list[float]) -> None:
+    path = reports / f"lm/{model}_history.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("step,val_bpc\n" + "".join(f"{50 * i},{b}\n" for i, b in enumerate(val_bpc)))
+
+
 def make_reports(root: Path) -> Path:
     reports = root / "reports"
     write(reports / "mnist/metrics.json", {
-        "test_accuracy": 0.9876, "test_loss": 0.04, "test_errors": 124, "inference_images_per_second": 90000,
-        "train_seconds": 61.5, "seconds_per_epoch": 3.1, "train_images_per_second": 17000, "best_epoch": 19,
-        "parameters": 669706})
+        "test_accuracy": 0.9876, "test_loss": 0.04, "test_errors": 124, "best_epoch": 19, "parameters": 669706})
     write(reports / "mnist/details.json", {
         "per_class": {str(d): {"precision": 0.99, "recall": 0.98, "support": 1000} for d in range(10)},
         "confusion_matrix": [[0] * 10] * 10, "model": {"hidden": [512, 512], "activation": "relu", "dropout": 0.2},
         "test_images": 10000, "machine": MACHINE})
     for name in ["training_curves", "confusion_matrix", "predictions", "worst_mistakes"]:
         png(reports / f"mnist/figures/{name}.png")
-    lm = {"val_bpc": 2.5, "val_loss_per_char": 1.73, "val_ppl": 80.0, "params": 1_000_000, "train_seconds": 250.0}
-    write(reports / "lm/metrics.json", {"lstm": lm, "transformer": {**lm, "val_bpc": 2.4, "val_loss_per_char": 1.66}})
+    lm = {"test_bpc": 2.5, "test_loss_per_char": 1.73, "test_ppl": 80.0, "params": 1_000_000, "train_steps": 100,
+          "selection_val_bpc": 2.45, "stopped_early": "no"}
+    write(reports / "lm/metrics.json", {"lstm": lm, "transformer": {**lm, "test_bpc": 2.4, "test_loss_per_char": 1.66}})
+    # The LSTM learns faster per step, the Transformer per second: the comparison must show both.
+    history("lstm", reports, [3.0, 2.6, 2.4])
+    history("transformer", reports, [3.0, 2.7, 2.5])
+    record(reports, "lstm_train", 310.0, train_seconds=300.0, train_tokens_per_second=9000,
+           eval_seconds=[0.0, 90.0, 300.0])
+    record(reports, "transformer_train", 110.0, train_seconds=100.0, train_tokens_per_second=27000,
+           eval_seconds=[0.0, 50.0, 100.0])
+    record(reports, "lm_evaluate", 20.0, generation_tokens_per_second={"lstm": 800.0, "transformer": 400.0})
     write(reports / "lm/samples.json", [{"prompt": "ROMEO:", "lstm": "lstm says <b>hi</b>", "transformer": "tf says hi"}])
     png(reports / "lm/val_loss.png")
     write(reports / "rag/metrics.json", {"questions": 2, "k": 4, "hit_at_1": 0.5, "hit_at_k": 1.0, "mrr": 0.75,
                                          "latency_ms_p50": 3.0, "latency_ms_p95": 4.0,
                                          "dense_only": {"hit_at_1": 0.0, "hit_at_k": 0.5, "mrr": 0.25}})
     write(reports / "rag/index.json", {"files": 2, "pages": 7, "chunks": 65, "files_without_text": 0,
-                                       "files_skipped": 0, "seconds": 11.0, "embedding_model": "default",
+                                       "files_skipped": 0, "embedding_model": "default",
                                        "dimension": 384})
     hit = {"file": "document.pdf", "page": 3, "score": 0.7, "answers": True, "excerpt": "La tarte Tatin"}
     write(reports / "rag/questions.json", [
@@ -54,6 +73,6 @@ def make_reports(root: Path) -> Path:
         "audio_seconds": 20.0, "synthesis_real_time_factor": 0.003,
         "turns": [{"question": "Quel est le secret ?", "answer": "Une pâte <script>alert(1)</script> reposée.",
                    "sources": [{"file": "connaissances.txt", "page": None, "score": 0.8}]}]})
-    write(reports / "pipeline/mnist_train.json", {"stage": "mnist_train", "seconds": 70.1, "peak_memory_mb": 900.0,
-                                                  "finished_at": "2026-11-26T06:00:00+00:00", "argv": []})
+    record(reports, "mnist_train", 70.1, train_seconds=61.5, seconds_per_epoch=3.1, train_images_per_second=17000)
+    record(reports, "rag_index", 20.0, index_seconds=11.0)
     return reports

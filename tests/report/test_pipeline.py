@@ -12,20 +12,45 @@ LM_TRAINING = {"context": 16, "batch_size": 8, "max_steps": 10, "warmup_steps": 
                "eval_batches": 1, "max_seconds": 0}
 
 
-def test_whole_pipeline_with_tiny_params_ends_in_a_report(tmp_path, tmp_path_factory, mnist_raw):
-    repo = copy_repo(tmp_path / "repo")
+# The outputs whose bytes differ between two identical runs, and why (README.md, "Reproducibility", lists them
+# too): every stage's record of its times; Chroma's SQLite and HNSW files (random ids, timestamps); retrieval
+# latencies in rag_evaluate's metrics and per-question file; the serve check's timings; the report pages,
+# which show all these times. Everything else must be the same bytes.
+NONDETERMINISTIC = {"models/chromadb", "reports/rag/metrics.json", "reports/rag/questions.json",
+                    "reports/serve/metrics.json", "reports/index.html", "reports/README.md"}
+
+
+def tiny_repo(root, tmp_path_factory, mnist_raw):
+    """A copy of the repository with tiny params for every stage."""
+    repo = copy_repo(root)
     set_params(repo, "mnist", sources=[f"dir:{mnist_raw}", "pypi"], hidden=[16], epochs=1, train_limit=1000,
                val_size=200)
     set_params(repo, "corpus", max_chars=30_000)
     set_params(repo, "tokenizer", vocab_size=350)
     set_params(repo, "lstm", embed=16, hidden=16, layers=1, **LM_TRAINING)
     set_params(repo, "transformer", dim=16, layers=1, heads=2, **LM_TRAINING)
-    set_params(repo, "lm_evaluate", val_chars=1000, max_new_tokens=4)
+    set_params(repo, "lm_evaluate", test_chars=1000, max_new_tokens=4)
     set_params(repo, "rag", docs_dir="tests/chat/docs", chunk_size=400, chunk_overlap=50)
     set_params(repo, "llm", source=str(helpers.model_file(tmp_path_factory.getbasetemp())), max_tokens=8,
                temperature=0.0)
+    return repo
 
-    result = run_in(repo, "dvc", "repro", timeout=900)
+
+def output_hashes(repo) -> dict[str, str]:
+    import yaml
+
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])}
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, mnist_raw):
+    repo = tiny_repo(tmp_path_factory.mktemp("first"), tmp_path_factory, mnist_raw)
+    return repo, run_in(repo, "dvc", "repro", timeout=900)
+
+
+def test_whole_pipeline_with_tiny_params_ends_in_a_report(first_run):
+    repo, result = first_run
 
     ran = stages_run(result.stdout)
     stages = ["mnist_download", "mnist_train", "mnist_evaluate", "corpus_download", "tokenizer_train",
@@ -43,3 +68,16 @@ def test_whole_pipeline_with_tiny_params_ends_in_a_report(tmp_path, tmp_path_fac
 
     again = run_in(repo, "dvc", "repro")
     assert stages_run(again.stdout) == []
+
+
+def test_a_second_copy_gives_the_same_bytes_for_every_deterministic_output(first_run, tmp_path_factory, mnist_raw):
+    first = output_hashes(first_run[0])
+    repo = tiny_repo(tmp_path_factory.mktemp("second"), tmp_path_factory, mnist_raw)
+    run_in(repo, "dvc", "repro", timeout=900)
+    second = output_hashes(repo)
+    assert set(first) == set(second)
+    differ = {path for path in first if first[path] != second[path]}
+    records = {path for path in first if path.startswith("reports/pipeline/")}
+    assert differ - records <= NONDETERMINISTIC, "outputs that should be deterministic differ"
+    assert {"models/lstm/model.pt", "models/transformer/model.pt", "models/mnist/model.pt", "reports/lm/metrics.json",
+            "reports/rag/index.json"}.isdisjoint(differ)

@@ -6,7 +6,7 @@ import pytest
 from dllab.errors import DataError
 from dllab.text.corpus import build_corpus, gather, normalise, read_text, split
 
-PARAMS = {"val_fraction": 0.1, "max_chars": 0}
+PARAMS = {"val_fraction": 0.1, "test_fraction": 0.1, "max_chars": 0}
 
 
 def test_normalise_fixes_line_endings_bom_and_composes_accents():
@@ -14,12 +14,17 @@ def test_normalise_fixes_line_endings_bom_and_composes_accents():
     assert normalise("e\u0301te\u0301") == "été"
 
 
-def test_split_keeps_a_contiguous_tail_cut_at_a_line_start():
+def test_split_gives_train_then_validation_then_test_cut_at_line_starts():
     text = "".join(f"line {i}\n" for i in range(100))
-    train, val = split(text, 0.1)
-    assert train + val == text
-    assert val.startswith("line ") and train.endswith("\n")
-    assert 0.05 < len(val) / len(text) < 0.15
+    train, val, test = split(text, 0.1, 0.05)
+    assert train + val + test == text  # contiguous and disjoint: no test line was seen in selection
+    assert val.startswith("line ") and test.startswith("line ") and train.endswith("\n") and val.endswith("\n")
+    assert 0.05 < len(val) / len(text) < 0.15 and 0.02 < len(test) / len(text) < 0.08
+
+
+def test_a_corpus_too_small_for_three_parts_is_an_error():
+    with pytest.raises(DataError, match="corpus.val_fraction = 0.1 and corpus.test_fraction = 0.1"):
+        split("x\n", 0.1, 0.1)
 
 
 def test_build_corpus_from_files_writes_both_parts_and_stats(tmp_path):
@@ -27,13 +32,14 @@ def test_build_corpus_from_files_writes_both_parts_and_stats(tmp_path):
     (tmp_path / "b.txt").write_text("second file\n" * 30, encoding="utf-8")
     params = {**PARAMS, "sources": [f"file:{tmp_path / 'a.txt'}", str(tmp_path / "b.txt")]}
     stats = build_corpus(params, tmp_path / "out")
-    train, val = read_text(tmp_path / "out/train.txt"), read_text(tmp_path / "out/val.txt")
+    train, val, test = (read_text(tmp_path / f"out/{part}.txt") for part in ("train", "val", "test"))
     assert "\r" not in train and train.startswith("Première ligne\n")
-    assert val.endswith("second file\n")
+    assert val.endswith("second file\n") and test.endswith("second file\n")
     saved = json.loads((tmp_path / "out/stats.json").read_text())
     assert saved == json.loads(json.dumps(stats))
     assert stats["train"]["characters"] == len(train) and stats["val"]["lines"] == val.count("\n")
-    assert stats["total"]["distinct_characters"] == len(set(train + val))
+    assert stats["test"]["characters"] == len(test)
+    assert stats["total"]["distinct_characters"] == len(set(train + val + test))
 
 
 def test_max_chars_makes_a_small_corpus(tmp_path):

@@ -59,8 +59,10 @@ def test_loss_falls_on_a_tiny_corpus(name, request, tokenizer, text):
     model = request.getfixturevalue(name)
     ids = torch.tensor(tokenizer.encode(text))
     validate = Validator(ids[:400], tokenizer, PARAMS, torch.device("cpu"))
-    history, best, _ = fit(model, ids, validate, PARAMS, torch.device("cpu"), torch.Generator().manual_seed(0), name)
-    assert [row["step"] for row in history] == [0, 50, 100]
+    history, best, stopped, timing = fit(model, ids, validate, PARAMS, torch.device("cpu"),
+                                         torch.Generator().manual_seed(0), name)
+    assert [row["step"] for row in history] == [0, 50, 100] and stopped is None
+    assert len(timing.eval_seconds) == 3 and "seconds" not in history[0]  # times are kept apart
     first, last = history[0]["val_loss"], history[-1]["val_loss"]
     assert first > 0.9 * math.log(tokenizer.vocab_size)  # starts near uniform guessing
     assert last < 0.7 * first
@@ -68,12 +70,32 @@ def test_loss_falls_on_a_tiny_corpus(name, request, tokenizer, text):
     assert history[-1]["val_loss_per_char"] < history[-1]["val_loss"]  # tokens hold more than one character
 
 
-def test_training_stops_at_the_time_cap(tiny_transformer, tokenizer, text):
+def test_a_time_cap_set_by_the_user_stops_training_and_says_so(tiny_transformer, tokenizer, text):
     ids = torch.tensor(tokenizer.encode(text))
     params = {**PARAMS, "max_steps": 10_000, "max_seconds": 0.5}
     validate = Validator(ids[:100], tokenizer, params, torch.device("cpu"))
-    history, _, _ = fit(tiny_transformer, ids, validate, params, torch.device("cpu"), torch.Generator(), "capped")
-    assert history[-1]["step"] < 10_000 and history[-1]["seconds"] >= 0.5
+    history, _, stopped, timing = fit(tiny_transformer, ids, validate, params, torch.device("cpu"),
+                                      torch.Generator(), "capped")
+    assert history[-1]["step"] < 10_000 and timing.eval_seconds[-1] >= 0.5 and stopped == "time cap"
+
+
+def test_the_same_params_give_the_same_checkpoint_and_history_bytes(tmp_path, tokenizer, text):
+    """Nothing that varies between identical runs (times) is in the artifacts: DVC sees the same hashes."""
+    from dllab.text.train import train
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "train.txt").write_text(text[: len(text) // 2])
+    (corpus / "val.txt").write_text(text[len(text) // 2:])
+    params = {**PARAMS, "max_steps": 20, "eval_interval": 10}
+    config = {"dim": 32, "layers": 1, "heads": 2}
+    outputs = []
+    for run in ("a", "b"):
+        summary, timing = train("transformer", config, params, corpus, tokenizer.path, tmp_path / run / "model.pt",
+                                tmp_path / run / "history.csv", torch.device("cpu"))
+        outputs.append([(tmp_path / run / name).read_bytes() for name in ("model.pt", "history.csv")])
+        assert summary["steps"] == 20 and summary["stopped_early"] is None and timing["train_seconds"] > 0
+    assert outputs[0] == outputs[1]
 
 
 def test_context_longer_than_the_text_names_the_key():
