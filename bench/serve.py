@@ -9,6 +9,8 @@ start-up, after the first answers and after 50 questions (goal: <= 1.5 GB, flat)
 (goal: no 5xx); then 24 clients asking again and again for 30 s with 16 queue places: latency of the 503s
 (goal: <= 100 ms) and of /health, the page and a clip meanwhile (goal: /health p95 <= 0.5 s).
 Writes reports/bench/serve.json. Run: `python bench/serve.py` (about 7 minutes on 2 quiet cores).
+In the default quote mode no model token is generated: the served/direct speed comparison needs
+`python bench/serve.py --answer-mode generate --out reports/bench/serve-generate.json`.
 """
 import argparse
 import json
@@ -45,13 +47,17 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=50, help="questions asked in all before the last memory reading")
     parser.add_argument("--load-clients", type=int, default=24, help="clients asking at once beyond the queue")
     parser.add_argument("--load-seconds", type=float, default=30)
+    parser.add_argument("--answer-mode", choices=["quote", "generate"], help="instead of params.yaml's chat.answer_mode")
     parser.add_argument("--out", default="reports/bench/serve.json")
     args = parser.parse_args()
+    if args.answer_mode:
+        args.params = _with_answer_mode(args.params, args.answer_mode)
     llm = load_section(args.params, "llm", LLM_SPEC, only=MODEL_KEYS)
     chat = load_section(args.params, "chat", CHAT_SPEC, only=SERVE_KEYS)
     questions = [q.text for q in load_questions(args.questions)]
     pick = lambda n, start=0: [questions[(start + i) % len(questions)] for i in range(n)]  # noqa: E731
-    direct = Direct(args.model, args.index, args.params, chat)
+    generating = chat["answer_mode"] == "generate"  # quote mode generates no token: nothing to compare
+    direct = Direct(args.model, args.index, args.params, chat) if generating else None
     load_average = {"at_start": os.getloadavg()}  # the machine may be shared: its load says how much
 
     load_pool = ThreadPoolExecutor(args.load_clients + 1)  # outlives the server: its stop ends the answers waited for
@@ -64,8 +70,10 @@ def main() -> None:
         served, direct_runs = [], []
         for question in pick(args.compare):
             served.append(stream_chat(url, question))  # one client
-            direct_runs.append(direct.ask(question))
-        direct.close()
+            if direct:
+                direct_runs.append(direct.ask(question))
+        if direct:
+            direct.close()
         memory["after_first_answers_mb"] = _rss_mb(server)
         with ThreadPoolExecutor(4) as pool:
             started = time.perf_counter()
@@ -83,18 +91,22 @@ def main() -> None:
     memory["growth_after_first_answers_mb"] = round(
         memory[f"after_{max(args.total, asked)}_questions_mb"] - memory["after_first_answers_mb"], 1)
 
-    served_rate = statistics.mean(r["timings"]["tokens_per_s"] for r in served)
-    direct_rate = statistics.mean(r["tokens_per_s"] for r in direct_runs)
+    speed = {}
+    if generating:
+        served_rate = statistics.mean(r["timings"]["tokens_per_s"] for r in served)
+        direct_rate = statistics.mean(r["tokens_per_s"] for r in direct_runs)
+        speed = {"direct_first_token_s": _stats([r["first_token_s"] for r in direct_runs]),
+                 "served_tokens_per_s": round(served_rate, 2), "direct_tokens_per_s": round(direct_rate, 2),
+                 "served_vs_direct": round(served_rate / direct_rate, 3)}
     everything = served + concurrent + rest
     report = {
         "benchmark": "serve",
         "model": args.model,
+        "answer_mode": chat["answer_mode"],
         "params": {"llm": llm, "chat": chat},
-        "first_token_s": _stats([r["client"]["first_token_s"] for r in served]),
-        "direct_first_token_s": _stats([r["first_token_s"] for r in direct_runs]),
-        "served_tokens_per_s": round(served_rate, 2),
-        "direct_tokens_per_s": round(direct_rate, 2),
-        "served_vs_direct": round(served_rate / direct_rate, 3),
+        # The first streamed piece: a model token (generate) or the first quoted sentence (quote).
+        "first_token_s": _stats([r["client"]["first_token_s"] for r in served + rest]),
+        **speed,
         "latency_1_client_s": _stats([r["client"]["total_s"] for r in served + rest]),
         "latency_4_clients_s": _stats([r["client"]["total_s"] for r in concurrent]),
         "throughput_4_clients_answers_per_min": round(60 * len(concurrent) / concurrent_wall, 2),
@@ -106,12 +118,25 @@ def main() -> None:
         "server_rss": memory,
         "questions_asked": len(everything),
         "targets": {"served_vs_direct_min": 0.95, "server_rss_mb_max": 1536, "responses_5xx": 0,
+                    "first_token_p50_s_quote_mode": 1.0,
                     "refusal_503_s_max": 0.1, "health_p95_s_max": 0.5, "first_answer_audio_after_sentence_p50_s": 1.5},
         "machine": machine_description(),
         "load_average_1_5_15_min": load_average,
     }
     write_json(args.out, report)
     print(json.dumps({k: v for k, v in report.items() if k not in ("params", "machine")}, indent=2))
+
+
+def _with_answer_mode(params_path: str, mode: str) -> str:
+    """A copy of the params file with chat.answer_mode set (kept for the run in the temporary folder)."""
+    import yaml
+
+    params = yaml.safe_load(open(params_path, encoding="utf-8"))
+    params["chat"]["answer_mode"] = mode
+    handle, path = tempfile.mkstemp(prefix="bench-params-", suffix=".yaml")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        yaml.safe_dump(params, out, allow_unicode=True)
+    return path
 
 
 class Direct:

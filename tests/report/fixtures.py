@@ -73,6 +73,17 @@ def make_reports(root: Path) -> Path:
         "audio_seconds": 20.0, "synthesis_real_time_factor": 0.003,
         "turns": [{"question": "Quel est le secret ?", "answer": "Une pâte <script>alert(1)</script> reposée.",
                    "sources": [{"file": "connaissances.txt", "page": None, "score": 0.8}]}]})
+    write(reports / "chat/metrics.json", {
+        "questions": 3, "answerable": 2, "out_of_scope": 1, "correct": 0.5, "faithful": 1.0, "french_ok": 0.99,
+        "declined": 1.0, "wrongly_declined": 0.0, "first_word_s_p50": 0.2, "first_word_s_p95": 0.4,
+        "latency_s_p50": 0.3, "latency_s_p95": 0.5, "unknown_words": ["Cury"], "answer_mode": "quote",
+        "decline_below": 0.84, "decline_below_suggested": 0.85, "model": "model.gguf"})
+    write(reports / "chat/answers.json", [
+        {"question": "Comment faire ?", "out_of_scope": False, "answer": "Étalez la <b>pâte</b>. [1]",
+         "expect": ["pâte brisée"], "need": 1, "correct": False, "declined": False, "evidence": 0.86, "sources": []},
+        {"question": "Une pizza ?", "out_of_scope": True, "answer": "Les documents ne contiennent pas cette information.",
+         "expect": [], "need": 1, "correct": False, "declined": True, "evidence": 0.8, "sources": []}])
+    png(reports / "chat/calibration.png")
     record(reports, "mnist_train", 70.1, train_seconds=61.5, seconds_per_epoch=3.1, train_images_per_second=17000)
     record(reports, "rag_index", 20.0, index_seconds=11.0)
     return reports

@@ -19,13 +19,16 @@ def reports(tmp_path):
 def test_report_has_every_section_with_embedded_figures(reports):
     doc = build(reports, PARAMS, MACHINE)
     page = to_html(doc)
-    for section in ["MNIST", "Language models", "Knowledge base", "Voice chatbot", "Pipeline"]:
+    for section in ["MNIST", "Language models", "Knowledge base", "Chatbot answers", "Voice chatbot", "Pipeline"]:
         assert re.search(rf"<h2 id=\"[^\"]*\">{section}", page), section
-    assert page.count('src="data:image/png;base64,') == 5  # self-contained: no file or network links
+    assert page.count('src="data:image/png;base64,') == 6  # self-contained: no file or network links
     assert "http://" not in page and "https://" not in page
     assert "98.76 %" in page and "mnist.lr" in page and "Test CPU" in page and "Keras" in page
     assert "the transformer is better" in page and "nanoGPT" in page and "lstm says &lt;b&gt;hi&lt;/b&gt;" in page
     assert "✓ document.pdf:3 0.700" in page and "miss" in page and "Une pâte &lt;script&gt;" in page
+    # The answers: their measures against the targets, the misses shown as text, the calibration.
+    assert "correct" in page and "&gt;= 0.80" in page and "Étalez la &lt;b&gt;pâte&lt;/b&gt;. [1]" in page
+    assert "chat.decline_below = 0.84" in page and "0.85" in page and "Cury" in page
     markdown = to_markdown(doc, relative_to=reports)
     assert "![Confusion matrix on the test set](mnist/figures/confusion_matrix.png)" in markdown
     assert "| mnist_train | 70.1 | 900 |" in markdown

@@ -14,10 +14,12 @@ LM_TRAINING = {"context": 16, "batch_size": 8, "max_steps": 10, "warmup_steps": 
 
 # The outputs whose bytes differ between two identical runs, and why (README.md, "Reproducibility", lists them
 # too): every stage's record of its times; Chroma's SQLite and HNSW files (random ids, timestamps); retrieval
-# latencies in rag_evaluate's metrics and per-question file; the serve check's timings; the report pages,
-# which show all these times. Everything else must be the same bytes.
+# latencies in rag_evaluate's metrics and per-question file; the answers' time to first word in chat_evaluate's
+# metrics; the serve check's timings; the report pages, which show all these times. Everything else must be the
+# same bytes.
 NONDETERMINISTIC = {"models/chromadb", "reports/rag/metrics.json", "reports/rag/questions.json",
-                    "reports/serve/metrics.json", "reports/index.html", "reports/README.md"}
+                    "reports/chat/metrics.json", "reports/serve/metrics.json", "reports/index.html",
+                    "reports/README.md"}
 
 
 def tiny_repo(root, tmp_path_factory, mnist_raw):
@@ -54,11 +56,11 @@ def test_whole_pipeline_with_tiny_params_ends_in_a_report(first_run):
 
     ran = stages_run(result.stdout)
     stages = ["mnist_download", "mnist_train", "mnist_evaluate", "corpus_download", "tokenizer_train",
-              "lstm_train", "transformer_train", "lm_evaluate", "rag_index", "rag_evaluate", "llm_download",
-              "serve", "report"]
+              "lstm_train", "transformer_train", "lm_evaluate", "rag_index", "rag_evaluate", "chat_evaluate",
+              "llm_download", "serve", "report"]
     assert sorted(ran) == sorted(stages) and ran[-1] == "report"
     page = (repo / "reports/index.html").read_text(encoding="utf-8")
-    for system in ["MNIST", "LSTM and Transformer", "Knowledge base", "Voice chatbot", "Pipeline"]:
+    for system in ["MNIST", "LSTM and Transformer", "Knowledge base", "Chatbot answers", "Voice chatbot", "Pipeline"]:
         assert system in page
     assert "Comment faire une tarte aux pommes ?" in page  # a test question and its answer
     markdown = (repo / "reports/README.md").read_text(encoding="utf-8")
@@ -80,4 +82,5 @@ def test_a_second_copy_gives_the_same_bytes_for_every_deterministic_output(first
     records = {path for path in first if path.startswith("reports/pipeline/")}
     assert differ - records <= NONDETERMINISTIC, "outputs that should be deterministic differ"
     assert {"models/lstm/model.pt", "models/transformer/model.pt", "models/mnist/model.pt", "reports/lm/metrics.json",
-            "reports/rag/index.json"}.isdisjoint(differ)
+            "reports/rag/index.json", "reports/chat/answers.json", "reports/chat/answers.md",
+            "reports/chat/calibration.png"}.isdisjoint(differ)
