@@ -109,7 +109,7 @@ def main() -> None:
         **speed,
         "latency_1_client_s": _stats([r["client"]["total_s"] for r in served + rest]),
         "latency_4_clients_s": _stats([r["client"]["total_s"] for r in concurrent]),
-        "throughput_4_clients_answers_per_min": round(60 * len(concurrent) / concurrent_wall, 2),
+        "throughput_4_clients_answers_per_min": round(60 * len(concurrent) / concurrent_wall, 2) if concurrent else None,
         "first_answer_audio_after_first_sentence_s": _stats(
             [r["client"]["first_answer_audio_s"] - r["client"]["first_sentence_s"] for r in served + rest]),
         "tts_real_time_factor": _tts_rtf(everything),
@@ -252,7 +252,9 @@ def _tts_rtf(results: list[dict]) -> float | None:
     return round(synth / audio, 4) if audio else None
 
 
-def _stats(values: list[float]) -> dict:
+def _stats(values: list[float]) -> dict | None:
+    if not values:  # e.g. --concurrent 0
+        return None
     ordered = sorted(values)
     pick = lambda q: ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]  # noqa: E731
     return {"p50": round(statistics.median(ordered), 3), "p95": round(pick(0.95), 3),
