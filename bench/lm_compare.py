@@ -8,8 +8,6 @@ Writes reports/bench/lm_compare.json with the machine description.
     dvc exp run -S lstm.hidden=512 && python bench/lm_compare.py --model lstm
 """
 import argparse
-import csv
-import io
 import json
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import dvc.api
 
 from dllab.files import write_json
 from dllab.runtime import machine_description
-from dllab.text.compare import Run, at_equal_steps, at_equal_time
+from dllab.text.compare import Run, at_equal_steps, at_equal_time, run_from_files
 
 
 def load_run(model: str, rev: str | None) -> tuple[Run, dict, dict]:
@@ -27,11 +25,9 @@ def load_run(model: str, rev: str | None) -> tuple[Run, dict, dict]:
             return Path(path).read_text(encoding="utf-8")
         return dvc.api.read(path, rev=rev, encoding="utf-8")
 
-    rows = list(csv.DictReader(io.StringIO(read(f"reports/lm/{model}_history.csv"))))
-    record = json.loads(read(f"reports/pipeline/{model}_train.json"))
+    record = read(f"reports/pipeline/{model}_train.json")
     params = dvc.api.params_show(rev=rev)[model] if rev else dvc.api.params_show()[model]
-    run = Run([int(r["step"]) for r in rows], [float(r["val_bpc"]) for r in rows], record.get("eval_seconds"))
-    return run, record, params
+    return run_from_files(read(f"reports/lm/{model}_history.csv"), record), json.loads(record), params
 
 
 def main() -> None:

@@ -76,19 +76,54 @@ def mnist_section(doc: Document, reports: Path, params: dict, machine: dict) -> 
 
 def lm_runs(reports: Path, models: list[str]) -> dict:
     """Each model's validation curve (its history) with the times of its evaluations (its stage record)."""
-    from dllab.history import read_history
-    from dllab.text.compare import Run
+    from dllab.text.compare import run_from_files
 
-    runs = {}
-    for model in models:
-        history = read_history(reports / f"lm/{model}_history.csv")
-        record = stage_record(reports, f"{model}_train")
-        seconds = record.get("eval_seconds")
-        if seconds is not None and len(seconds) != len(history["step"]):
-            seconds = None  # a record from another run than the history: no time comparison
-        runs[model] = Run([int(s) for s in history["step"]], [round(float(b), 4) for b in history["val_bpc"]],
-                          seconds)
-    return runs
+    def history(model: str) -> str:
+        path = reports / f"lm/{model}_history.csv"
+        if not path.is_file():
+            raise DataError(f"{path} is missing: run `dvc repro {model}_train` to make it")
+        return path.read_text(encoding="utf-8")
+
+    def record(model: str) -> str | None:
+        path = reports / f"pipeline/{model}_train.json"
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+    return {model: run_from_files(history(model), record(model)) for model in models}
+
+
+def experiment_section(doc: Document, reports: Path, params: dict, baseline) -> None:
+    """This run's language models against those of a baseline commit (``report.lm_baseline``), for the models
+    whose params differ: the changed params, test bits per character, and validation bits per character at
+    equal steps and at equal training time (a wider model often wins the first and loses the second)."""
+    import yaml
+
+    from dllab.text.compare import comparison_rows, run_from_files
+
+    metrics = load_json(reports / "lm/metrics.json", "lm_evaluate")
+    runs = lm_runs(reports, [m for m in ("lstm", "transformer") if m in metrics])
+    base_params = yaml.safe_load(baseline.read("params.yaml")) or {}
+    base_metrics = json.loads(baseline.read("reports/lm/metrics.json"))
+    doc.add(Heading(f"Experiment: this run against {baseline.name}", level=3))
+    changed_any = False
+    for model, run in runs.items():
+        ours, theirs = params.get(model, {}), base_params.get(model, {})
+        changed = [k for k in ours if theirs.get(k) != ours[k]]
+        if not changed:
+            continue
+        changed_any = True
+        base_run = run_from_files(baseline.read(f"reports/lm/{model}_history.csv"),
+                                  baseline.read(f"reports/pipeline/{model}_train.json", missing_ok=True))
+        ours_bpc, theirs_bpc = metrics[model]["test_bpc"], base_metrics[model]["test_bpc"]
+        rows = [[f"{model}.{k}", json.dumps(theirs.get(k)), json.dumps(ours[k]), ""] for k in changed]
+        rows.append(["test bits per character", theirs_bpc, ours_bpc,
+                     "this run" if ours_bpc < theirs_bpc else "baseline"])
+        rows += [[f"validation bpc at {basis}", *values]
+                 for basis, *values in comparison_rows({"baseline": base_run, "this run": run})]
+        doc.add(Table(["the " + model, f"baseline ({baseline.name})", "this run", "better"], rows,
+                      caption=f"reports/lm of this run and of {baseline.name} (report.lm_baseline), read "
+                              f"through DVC; times from both runs' stage records"))
+    if not changed_any:
+        doc.add(Paragraph(f"No language-model param differs from {baseline.name}: nothing to compare."))
 
 
 def lm_section(doc: Document, reports: Path, params: dict, machine: dict) -> None:
@@ -264,12 +299,15 @@ def pipeline_section(doc: Document, reports: Path) -> None:
     )
 
 
-def build(reports: Path, params: dict, machine: dict) -> Document:
+def build(reports: Path, params: dict, machine: dict, baseline=None) -> Document:
+    """The whole report; ``baseline`` (dllab.report.baseline.Baseline) adds the experiment comparison."""
     doc = Document("dllab: what the pipeline learned, how fast, at what cost")
     doc.add(Paragraph("Built by the `report` stage from the metrics, figures and records of every stage. "
                       "Compare experiments with `dvc exp show`, `dvc metrics diff` and `dvc plots diff`."))
     mnist_section(doc, reports, params, machine)
     lm_section(doc, reports, params, machine)
+    if baseline is not None:
+        experiment_section(doc, reports, params, baseline)
     rag_section(doc, reports, params, machine)
     answers_section(doc, reports, params, machine)
     chat_section(doc, reports, params, machine)

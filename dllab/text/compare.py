@@ -6,6 +6,9 @@ run); the times come from the training stages' records, since they are not part 
 """
 from __future__ import annotations
 
+import csv
+import io
+import json
 from dataclasses import dataclass
 
 
@@ -16,6 +19,17 @@ class Run:
     steps: list[int]
     val_bpc: list[float]
     seconds: list[float] | None = None  # None when the run's timing record is missing
+
+
+def run_from_files(history_csv: str, record_json: str | None) -> Run:
+    """A run from the text of its history (reports/lm/<model>_history.csv) and of its training stage's record
+    (reports/pipeline/<model>_train.json; None or a record of another run: no times)."""
+    rows = list(csv.DictReader(io.StringIO(history_csv)))
+    steps, val_bpc = [int(float(r["step"])) for r in rows], [round(float(r["val_bpc"]), 4) for r in rows]
+    seconds = json.loads(record_json).get("eval_seconds") if record_json else None
+    if seconds is not None and len(seconds) != len(steps):
+        seconds = None  # the record of another run than the history: no time comparison
+    return Run(steps, val_bpc, seconds)
 
 
 def at_equal_steps(runs: dict[str, Run]) -> tuple[int, dict[str, float]]:

@@ -63,6 +63,60 @@ def test_missing_metrics_file_is_named_with_the_stage_to_run(reports):
         build(reports, PARAMS, MACHINE)
 
 
+class FolderBaseline:
+    """A baseline read from a folder laid out like a repository (the real one reads a commit through DVC)."""
+
+    name = "commit 0123456789"
+
+    def __init__(self, root):
+        self.root = root
+
+    def read(self, path, missing_ok=False):
+        file = self.root / path
+        return file.read_text(encoding="utf-8") if file.is_file() or not missing_ok else None
+
+
+def test_an_experiment_is_compared_with_its_baseline_on_the_changed_models_only(reports, tmp_path):
+    import yaml
+
+    from tests.report.fixtures import history, record, write
+
+    base = tmp_path / "baseline"
+    (base / "params.yaml").parent.mkdir(parents=True, exist_ok=True)
+    (base / "params.yaml").write_text(yaml.safe_dump({"lstm": {"hidden": 256}, "transformer": {"dim": 128}}))
+    write(base / "reports/lm/metrics.json", {"lstm": {"test_bpc": 2.7}, "transformer": {"test_bpc": 2.4}})
+    history("lstm", base / "reports", [3.1, 2.8, 2.6])  # slower per step than this run's 3.0, 2.6, 2.4...
+    record(base / "reports", "lstm_train", 110.0, eval_seconds=[0.0, 40.0, 100.0])  # ...but 3 times faster
+    params = {**PARAMS, "lstm": {"hidden": 512}, "transformer": {"dim": 128}}
+
+    markdown = to_markdown(build(reports, params, MACHINE, baseline=FolderBaseline(base)), relative_to=reports)
+    assert "### Experiment: this run against commit 0123456789" in markdown
+    assert "| lstm.hidden | 256 | 512 |  |" in markdown
+    assert "| test bits per character | 2.7 | 2.5 | this run |" in markdown
+    assert "| validation bpc at equal steps (100) | 2.6 | 2.4 | this run |" in markdown
+    assert "| validation bpc at equal time (100 s) | 2.6 | 2.6 | baseline |" in markdown  # ours at 90 s: 2.6
+    assert "the transformer |" not in markdown  # same params: not compared
+
+    (base / "reports/pipeline/lstm_train.json").unlink()  # no times: only the equal-steps row
+    markdown = to_markdown(build(reports, params, MACHINE, baseline=FolderBaseline(base)), relative_to=reports)
+    assert "equal steps (100)" in markdown and "equal time" not in markdown.split("### Experiment")[1]
+    same = to_markdown(build(reports, {**params, "lstm": {"hidden": 256}}, MACHINE, baseline=FolderBaseline(base)),
+                       relative_to=reports)
+    assert "No language-model param differs from commit 0123456789" in same
+
+
+def test_the_baseline_must_be_a_full_commit_hash():
+    from dllab.errors import ParamError
+    from dllab.params import check_section
+    from dllab.report.config import SPEC
+
+    assert check_section("report", {"lm_baseline": ""}, SPEC)["lm_baseline"] == ""
+    assert check_section("report", {"lm_baseline": "a" * 40}, SPEC)["lm_baseline"] == "a" * 40
+    for moving in ["HEAD", "main", "abc1234"]:
+        with pytest.raises(ParamError, match=r"report.lm_baseline = .* full commit hash .*git rev-parse HEAD"):
+            check_section("report", {"lm_baseline": moving}, SPEC)
+
+
 def test_text_is_never_markup():
     doc = Document("<b>title</b>", [Paragraph("<script>alert(1)</script> and `dvc repro`"),
                                      Table(["<i>h</i>"], [["<img src=x onerror=alert(1)>"]])])

@@ -84,3 +84,29 @@ def test_a_second_copy_gives_the_same_bytes_for_every_deterministic_output(first
     assert {"models/lstm/model.pt", "models/transformer/model.pt", "models/mnist/model.pt", "reports/lm/metrics.json",
             "reports/rag/index.json", "reports/chat/answers.json", "reports/chat/answers.md",
             "reports/chat/calibration.png"}.isdisjoint(differ)
+
+
+def test_an_experiment_is_compared_with_its_baseline_commit_in_exp_show_and_the_report(first_run):
+    """The README's experiment, on the tiny pipeline: commit the run, change one LSTM param in an experiment
+    that names the commit as the report's baseline. Last in this file: it changes the first run's workspace."""
+    repo, _ = first_run
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+    run_in(repo, *git, "add", "-A")
+    run_in(repo, *git, "commit", "-q", "-m", "the baseline run")
+    baseline = run_in(repo, "git", "rev-parse", "HEAD").stdout.strip()
+
+    result = run_in(repo, "dvc", "exp", "run", "-S", "lstm.hidden=24", "-S", f"report.lm_baseline={baseline}")
+    assert {"lstm_train", "lm_evaluate", "report"} <= set(stages_run(result.stdout))
+    assert "transformer_train" not in stages_run(result.stdout)
+
+    shown = json.loads(run_in(repo, "dvc", "exp", "show", "--json").stdout)
+    runs = [shown[0]["data"], *(e["revs"][0]["data"] for e in shown[0]["experiments"] or [])]
+    hidden = {r["params"]["params.yaml"]["data"]["lstm"]["hidden"] for r in runs}
+    assert hidden == {16, 24}
+    metrics = [r["metrics"]["reports/lm/metrics.json"]["data"]["lstm"]["test_bpc"] for r in runs]
+    assert len(set(metrics)) == 2  # each run shows its own model's number
+
+    markdown = (repo / "reports/README.md").read_text(encoding="utf-8")
+    assert f"### Experiment: this run against commit {baseline[:10]}" in markdown
+    assert "| lstm.hidden | 16 | 24 |" in markdown and "| validation bpc at equal steps (10) |" in markdown
+    assert "test bits per character" in markdown and "transformer.dim" not in markdown
