@@ -1,16 +1,20 @@
-"""A tiny document model rendered twice: a self-contained HTML page and Markdown for code hosts.
+"""A tiny document model rendered twice: a self-contained HTML page (a Jinja2 template) and Markdown for
+code hosts.
 
-Content is written once as blocks; every string is escaped on the way out, so text from metrics,
-documents or model answers can never become markup.
+Content is written once as blocks; every string is escaped on the way out (Jinja2's autoescape for the page),
+so text from metrics, documents or model answers can never become markup.
 """
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from markupsafe import Markup
 
 
 @dataclass
@@ -77,35 +81,25 @@ nav a{margin-right:.8rem}
 
 
 def to_html(doc: Document) -> str:
-    esc = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(doc.title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{esc(doc.title)}</h1>",
-    ]
+    """The self-contained page (templates/report.html); Jinja2 escapes every value unless marked safe."""
     sections = [b for b in doc.blocks if isinstance(b, Heading) and b.level == 2]
-    if sections:
-        parts.append("<nav>" + "".join(f'<a href="#{_anchor(h.text)}">{esc(h.text)}</a>' for h in sections) + "</nav>")
-    for block in doc.blocks:
-        if isinstance(block, Heading):
-            parts.append(f'<h{block.level} id="{_anchor(block.text)}">{esc(block.text)}</h{block.level}>')
-        elif isinstance(block, Paragraph):
-            parts.append(f"<p>{_inline_code(esc(block.text))}</p>")
-        elif isinstance(block, Preformatted):
-            parts.append(f"<pre>{esc(block.text)}</pre>")
-        elif isinstance(block, Table):
-            caption = f"<caption>{esc(block.caption)}</caption>" if block.caption else ""
-            head = "".join(f"<th>{esc(h)}</th>" for h in block.headers)
-            body = "".join("<tr>" + "".join(f"<td>{esc(cell(v))}</td>" for v in row) + "</tr>" for row in block.rows)
-            parts.append(f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-        elif isinstance(block, Figure):
-            data = base64.b64encode(Path(block.path).read_bytes()).decode("ascii")
-            parts.append(f'<figure><img src="data:image/png;base64,{data}" alt="{esc(block.caption)}">'
-                         f"<figcaption>{esc(block.caption)}</figcaption></figure>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    return _templates().get_template("report.html").render(doc=doc, sections=sections, css=Markup(CSS))
+
+
+@functools.cache
+def _templates():
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    env.tests.update(heading=lambda b: isinstance(b, Heading), paragraph=lambda b: isinstance(b, Paragraph),
+                     preformatted=lambda b: isinstance(b, Preformatted), table=lambda b: isinstance(b, Table),
+                     figure=lambda b: isinstance(b, Figure))
+    env.filters.update(anchor=_anchor, cell=cell, inline_code=lambda text: Markup(_inline_code(html.escape(text))),
+                       png_data_uri=lambda path: "data:image/png;base64," +
+                       base64.b64encode(Path(path).read_bytes()).decode("ascii"))
+    return env
 
 
 def to_markdown(doc: Document, relative_to: Path) -> str:
