@@ -259,10 +259,13 @@ def chat_section(doc: Document, reports: Path, params: dict, machine: dict) -> N
     doc.add(
         Heading("Voice chatbot"),
         Paragraph("The `serve` stage starts the real server (Flask on waitress), asks the three test questions "
-                  "over HTTP and measures them: retrieval, the local LLM through llama.cpp, and speech for the "
-                  "question and the answer. Anchors: llama.cpp on CPU runs 1B Q4 models at 25-40 tokens/s on a "
-                  "few cores; SmolLM2-135M generates about 90 tokens/s alone on 2 threads here. The default "
-                  "model is English-only and tiny: its French answers are weak, the sources are what to trust."),
+                  "over HTTP and measures them: retrieval, the answer, and speech for the question and the "
+                  "answer. " + ("In quote mode (chat.answer_mode) the answer is the documents' own sentences, "
+                                "cited; the LLM is loaded but writes nothing. "
+                                if params.get("chat", {}).get("answer_mode") == "quote" else
+                                "In generate mode the LLM writes the answer from the passages. ") +
+                  "Anchors: llama.cpp on CPU runs 1B Q4 models at 25-40 tokens/s on a few cores; SmolLM2-135M "
+                  "generates about 90 tokens/s alone on 2 threads here, in English: its French answers are weak."),
         Table(["measure", "value"], [
             ["server start-up (s)", serve.get("startup_s")],
             ["time to first token, mean (s)", serve["first_token_s"]],
