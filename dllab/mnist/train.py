@@ -156,4 +156,5 @@ def train(params: dict, data_root: str | Path, model_path: str | Path, history_p
         "train_images_per_second": round(params["epochs"] * len(train_x) / train_seconds),
         "epoch_seconds": [round(t, 2) for t in epoch_seconds],
         "processes": group.world,
+        "threads": torch.get_num_threads(),  # per process (dllab/runtime.py: cpu_threads)
     }

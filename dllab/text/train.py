@@ -239,4 +239,5 @@ def train(kind: str, model_config: dict, params: dict, corpus_dir: str | Path, t
         "eval_steps": [row["step"] for row in history],
         "eval_seconds": [round(t, 2) for t in timing.eval_seconds],
         "processes": group.world,
+        "threads": torch.get_num_threads(),  # per process (dllab/runtime.py: cpu_threads)
     }
