@@ -1,6 +1,7 @@
 """A small sweep through DVC's experiment queue: two experiments queued with `dvc exp run --queue`, run side by
-side by `dvc queue start -j 2` with one thread each (DLLAB_THREADS=1: two jobs on two cores), both listed by
-`dvc exp show` with their own params and metrics."""
+side by `dvc queue start -j 2` with one thread each (DLLAB_THREADS=1: two jobs on two cores; the second one
+also trains under torchrun, through `-S mnist.nproc=2`), both listed by `dvc exp show` with their own params and
+metrics."""
 import json
 import os
 import subprocess
@@ -13,7 +14,8 @@ from tests.conftest import BIN, copy_repo, run_in, set_params
 
 pytestmark = pytest.mark.slow
 TINY = {"hidden": [16], "epochs": 1, "train_limit": 1000, "val_size": 200, "batch_size": 100}
-SWEEP = {"lr-002": 0.002, "lr-005": 0.005}
+# The second one also trains under torchrun (mnist.nproc=2): `dvc exp run -S mnist.nproc=2` needs nothing else.
+SWEEP = {"lr-002": {"lr": 0.002, "nproc": 1}, "lr-005": {"lr": 0.005, "nproc": 2}}
 
 
 @pytest.fixture
@@ -59,8 +61,9 @@ def experiments(shown: list) -> dict:
 
 
 def test_two_queued_experiments_run_side_by_side_and_show_their_own_metrics(repo):
-    for name, lr in SWEEP.items():
-        run_in(repo, "dvc", "exp", "run", "--queue", "-S", f"mnist.lr={lr}", "-n", name, "mnist_evaluate", timeout=120)
+    for name, values in SWEEP.items():
+        overrides = [arg for key, value in values.items() for arg in ("-S", f"mnist.{key}={value}")]
+        run_in(repo, "dvc", "exp", "run", "--queue", *overrides, "-n", name, "mnist_evaluate", timeout=120)
     start_workers(repo, jobs=2, threads=1)
     status = wait_for_queue(repo, timeout=600)
     assert status.count("Success") == 2, status
@@ -68,12 +71,13 @@ def test_two_queued_experiments_run_side_by_side_and_show_their_own_metrics(repo
     shown = experiments(json.loads(run_in(repo, "dvc", "exp", "show", "--json", timeout=120).stdout))
     assert set(SWEEP) <= set(shown)
     accuracies = set()
-    for name, lr in SWEEP.items():
+    for name, values in SWEEP.items():
         data = shown[name]
-        assert data["params"]["params.yaml"]["data"]["mnist"]["lr"] == lr
+        assert data["params"]["params.yaml"]["data"]["mnist"]["lr"] == values["lr"]
         metrics = data["metrics"]["reports/mnist/metrics.json"]["data"]
         assert 0.1 < metrics["test_accuracy"] <= 1
         accuracies.add(metrics["test_accuracy"])
         record = data["metrics"]["reports/pipeline/mnist_train.json"]["data"]
-        assert record["threads"] == 1 and record["processes"] == 1  # DLLAB_THREADS reached the queued job
+        assert record["threads"] == 1  # DLLAB_THREADS reached the queued job
+        assert record["processes"] == values["nproc"]
     assert len(accuracies) == 2  # each its own result, not a copy
