@@ -184,8 +184,9 @@ def fit(model: nn.Module, train_ids: torch.Tensor, validate: Validator | None, p
         if step == params["max_steps"]:
             break
         if stopped_early:
-            log.warning("%s: stopped at step %d of %d after %.0f s (max_seconds = %g: time cap)", label, step,
-                        params["max_steps"], elapsed, params["max_seconds"])
+            if group.main:
+                log.warning("%s: stopped at step %d of %d after %.0f s (max_seconds = %g: time cap)", label,
+                            step, params["max_steps"], elapsed, params["max_seconds"])
             break
         tick = time.perf_counter()
         for param_group in optimizer.param_groups:

@@ -85,3 +85,12 @@ def test_a_batch_that_does_not_split_stops_before_any_process_starts(tmp_path, c
     assert ("error: params.yaml: lstm.batch_size = 7 is not a multiple of the 2 training processes"
             in failed.stderr)
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_a_time_cap_stops_every_process_at_the_same_step(tmp_path, corpus, tokenizer):
+    """Each rank measures its own time: they agree on the step to stop at, or the last all-reduce would hang."""
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    summary, rows, _ = train(tmp_path, "capped", corpus, tokenizer, torchrun, max_steps=1_000_000,
+                             eval_interval=1_000_000, max_seconds=2)
+    assert summary["stopped_early"] == "time cap" and 0 < summary["steps"] < 1_000_000
+    assert [row["step"] for row in rows] == ["0", str(summary["steps"])]
