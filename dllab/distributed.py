@@ -89,6 +89,14 @@ def relaunch(nproc: int, extra_args: list[str]) -> None:
     sys.exit(subprocess.run(command, env=env).returncode)
 
 
+def launch(section: str, batch_size: int, nproc: int, paths: dict) -> None:
+    """What a training stage does before it trains: check that the global batch splits among the processes
+    (before any process starts), then relaunch under torchrun when ``nproc`` asks for it, with the stage's
+    output ``paths`` ({"model": ..., "history": ...}) given explicitly to every rank."""
+    check_divisible(section, batch_size, processes(nproc))
+    relaunch(nproc, [arg for name, path in paths.items() for arg in (f"--{name}", str(path))])
+
+
 def join(device: torch.device) -> Group:
     """Join the process group torchrun prepared (nothing to join for a single process)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))

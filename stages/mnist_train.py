@@ -28,8 +28,7 @@ def main() -> None:
     from dllab.mnist.train import train
     from dllab.runtime import pick_device
 
-    distributed.check_divisible("mnist", params["batch_size"], distributed.processes(nproc))
-    distributed.relaunch(nproc, ["--model", str(paths["model"]), "--history", str(paths["history"])])
+    distributed.launch("mnist", params["batch_size"], nproc, paths)
     device = pick_device(args.device)
     with distributed.process_group(device) as group:
         summary, timing = train(params, args.data, paths["model"], paths["history"], device, group)

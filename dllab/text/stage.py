@@ -33,14 +33,13 @@ def train_stage(kind: str, description: str) -> None:
     from dllab.runtime import pick_device
     from dllab.text.train import train
 
-    processes = distributed.processes(nproc)
-    if args.dry_run:  # small batches: 4 windows, or the next multiple of the processes
+    if args.dry_run:  # small batches: 4 windows, or the next multiple of the training processes
+        processes = distributed.processes(nproc)
         small = -(-min(params["batch_size"], 4) // processes) * processes
         params.update(DRY_RUN, batch_size=small, context=min(params["context"], 32))
-    distributed.check_divisible(kind, params["batch_size"], processes)
     paths = dry_run_paths(args.dry_run, kind, model=(args.model, f"models/{kind}/model.pt"),
                           history=(args.history, f"reports/lm/{kind}_history.csv"))
-    distributed.relaunch(nproc, ["--model", str(paths["model"]), "--history", str(paths["history"])])
+    distributed.launch(kind, params["batch_size"], nproc, paths)
     device = pick_device(args.device)
     with distributed.process_group(device) as group:
         summary, timing = train(kind, model_config, params, args.corpus, args.tokenizer, paths["model"],
