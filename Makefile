@@ -25,6 +25,7 @@ bench: setup
 	python bench/rag.py
 	python bench/speech.py
 	python bench/serve.py
+	python bench/ddp.py
 
 clean:
 	rm -rf data/mnist data/corpus models reports .pytest_cache

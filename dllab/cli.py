@@ -9,6 +9,7 @@ quality): they go to this record, which dvc.yaml declares as the stage's own met
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import sys
 import time
@@ -19,6 +20,7 @@ from dllab.errors import UserError
 
 RECORD_FLAG = "--record"
 _timings: dict = {}
+_launch_argv: list[str] = []
 
 
 def run(main: Callable[[], None]) -> None:
@@ -28,6 +30,7 @@ def run(main: Callable[[], None]) -> None:
     to PATH once ``main`` has succeeded; without it nothing is recorded (smoke runs, tests, users).
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    _launch_argv[:] = sys.argv
     record_path = _pop_record_path(sys.argv)
     try:
         import psutil
@@ -43,8 +46,14 @@ def run(main: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         print("interrupted; no output was written", file=sys.stderr)
         sys.exit(130)
-    if record_path:
+    # Under torchrun (dllab/distributed.py) rank 0 alone writes the record.
+    if record_path and os.environ.get("RANK", "0") == "0":
         write_record(record_path, time.time() - started)
+
+
+def launch_argv() -> list[str]:
+    """The script and its arguments as given, ``--record`` included (to start the same stage again)."""
+    return list(_launch_argv or sys.argv)
 
 
 def record_timing(**values) -> None:

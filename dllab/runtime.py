@@ -8,8 +8,34 @@ import random
 import torch
 
 
+THREADS_ENV = "DLLAB_THREADS"
+
+
+def cpu_threads(processes: int | None = None) -> int:
+    """CPU threads for one process: the job's cores (``DLLAB_THREADS``, default all cores) shared among the
+    ``processes`` this job runs on this machine (default: torchrun's LOCAL_WORLD_SIZE, else 1).
+
+    Two experiments run side by side by ``dvc queue start -j 2`` each get all cores unless told: run the
+    queue with ``DLLAB_THREADS=1`` on 2 cores (cores / jobs in general) so they do not oversubscribe them.
+    """
+    raw = os.environ.get(THREADS_ENV, "")
+    try:
+        budget = int(raw) if raw else os.cpu_count() or 1
+        if budget < 1:
+            raise ValueError
+    except ValueError:
+        from dllab.errors import UserError
+
+        raise UserError(f"environment variable {THREADS_ENV} = {raw!r} is not a positive integer; set it to the "
+                        f"number of cores this job may use (e.g. cores / queue jobs) or unset it") from None
+    if processes is None:
+        processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    return max(1, budget // processes)
+
+
 def pick_device(preference: str = "auto") -> torch.device:
-    """CUDA when present (or asked for), else the CPU with one thread per core."""
+    """CUDA when present (or asked for), else the CPU with this process's share of the cores as threads.
+    Under torchrun each process on a machine gets its own GPU (``cuda:LOCAL_RANK``)."""
     if preference == "auto":
         preference = "cuda" if torch.cuda.is_available() else "cpu"
     if preference == "cuda" and not torch.cuda.is_available():
@@ -18,17 +44,21 @@ def pick_device(preference: str = "auto") -> torch.device:
         raise UserError("device 'cuda' was asked for but torch sees no CUDA GPU; use 'auto' or 'cpu'")
     if preference == "cpu":
         # Interop threads only add contention for the small models trained here.
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(cpu_threads())
+    elif "LOCAL_RANK" in os.environ:
+        return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
     return torch.device(preference)
 
 
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and torch; return a torch generator for data order."""
+def seed_everything(seed: int, rank: int = 0) -> torch.Generator:
+    """Seed Python, NumPy and torch with ``seed + rank`` (each training process draws its own dropout
+    masks; rank 0, and so a single process, uses ``seed`` itself); return a torch generator seeded with
+    ``seed`` for the data order, the same in every process."""
     import numpy as np
 
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    random.seed(seed + rank)
+    np.random.seed(seed + rank)
+    torch.manual_seed(seed + rank)
     return torch.Generator().manual_seed(seed)
 
 

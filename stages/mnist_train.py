@@ -17,16 +17,23 @@ def main() -> None:
     parser.add_argument("--dry-run", action="store_true", help="1 epoch on 2,000 images, written to a temporary folder unless paths are given")
     args = parser.parse_args()
     params = load_section(args.params, "mnist", SPEC, only=TRAIN_KEYS)
+    nproc = params.pop("nproc")
     if args.dry_run:
         params.update(epochs=1, train_limit=2000, val_size=500)
 
     paths = dry_run_paths(args.dry_run, "mnist", model=(args.model, "models/mnist/model.pt"),
                           history=(args.history, "reports/mnist/train_history.csv"))
 
+    from dllab import distributed
     from dllab.mnist.train import train
     from dllab.runtime import pick_device
 
-    summary, timing = train(params, args.data, paths["model"], paths["history"], pick_device(args.device))
+    distributed.launch("mnist", params["batch_size"], nproc, paths)
+    device = pick_device(args.device)
+    with distributed.process_group(device) as group:
+        summary, timing = train(params, args.data, paths["model"], paths["history"], device, group)
+    if not group.main:
+        return
     record_timing(**timing)
     print(json.dumps({**summary, **{k: v for k, v in timing.items() if not isinstance(v, list)},
                       "model": str(paths["model"]), "history": str(paths["history"])}, indent=2))

@@ -6,7 +6,7 @@ from dllab.params import check_section, integer, list_of, load_section, number, 
 
 GOOD = {"sources": ["pypi"], "hidden": [64], "activation": "relu", "dropout": 0.1, "lr": 0.001,
         "weight_decay": 0.0, "lr_schedule": "cosine", "batch_size": 32, "epochs": 1, "val_size": 10,
-        "train_limit": 0, "augment_shift": 0, "seed": 1}
+        "train_limit": 0, "augment_shift": 0, "seed": 1, "nproc": 1}
 
 
 @pytest.mark.parametrize("key, value, fragment", [

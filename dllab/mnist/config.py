@@ -16,6 +16,7 @@ SPEC = {
     "train_limit": integer(min=0),
     "augment_shift": integer(min=0, max=4),
     "seed": integer(min=0),
+    "nproc": integer(min=1, max=1024),  # training processes (torchrun, DDP); batch_size stays the global batch
 }
 DOWNLOAD_KEYS = ["sources"]
 TRAIN_KEYS = [k for k in SPEC if k != "sources"]

@@ -1,4 +1,9 @@
-"""Training the MLP: AdamW on CrossEntropyLoss, a validation split for curves, best epoch kept."""
+"""Training the MLP: AdamW on CrossEntropyLoss, a validation split for curves, best epoch kept.
+
+Under torchrun (dllab/distributed.py) every process reads the same shuffled global batches (``batch_size``)
+and shifts them with the same generator, then trains on its slice; DDP averages the gradients and rank 0
+alone validates and saves.
+"""
 from __future__ import annotations
 
 import copy
@@ -11,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from dllab.distributed import SINGLE, Group, reduce, shard, wrap
 from dllab.history import write_history
 from dllab.mnist.data import load_split, make_loader, normalise, split_validation
 from dllab.mnist.model import MLP, parameter_count, save_checkpoint
@@ -55,31 +61,51 @@ def make_scheduler(optimizer, schedule: str, lr: float, steps: int):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
 
 
+def batch_loss(logits: torch.Tensor, targets: torch.Tensor, batch_count: int, group: Group) -> tuple[torch.Tensor, float]:
+    """The loss to minimise and the sum of this process's per-image losses (for the epoch's mean).
+
+    DDP averages gradients over the N processes, so each one minimises its images' summed loss times
+    N / (global batch): the average is the gradient of the global batch's mean, even when a last, short
+    batch splits unevenly.
+    """
+    if not group.distributed:
+        loss = F.cross_entropy(logits, targets)
+        return loss, loss.item() * len(targets)
+    summed = F.cross_entropy(logits, targets, reduction="sum")
+    return summed * group.world / batch_count, summed.item()
+
+
 def fit(model: nn.Module, train_loader, val_loader, params: dict, device: torch.device,
-        generator: torch.Generator) -> tuple[list[dict], dict, list[float]]:
+        generator: torch.Generator, group: Group = SINGLE) -> tuple[list[dict], dict | None, list[float]]:
     """Run ``params["epochs"]`` epochs; return the per-epoch history, the best epoch (highest validation
     accuracy, then lowest validation loss) with its weights under ``"state_dict"``, and each epoch's seconds
-    (kept apart from the history: they vary between identical runs)."""
+    (kept apart from the history: they vary between identical runs). Under torchrun only rank 0 validates:
+    the other ranks return no history and no best epoch."""
+    trainer = wrap(model, group, device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=params["lr"], weight_decay=params["weight_decay"])
     scheduler = make_scheduler(optimizer, params["lr_schedule"], params["lr"], params["epochs"] * len(train_loader))
-    loss_fn = nn.CrossEntropyLoss()
     history, best, epoch_seconds = [], None, []
     for epoch in range(1, params["epochs"] + 1):
         model.train()
         epoch_start, total_loss, correct, count = time.perf_counter(), 0.0, 0, 0
-        for inputs, targets in tqdm(train_loader, desc=f"epoch {epoch}/{params['epochs']}", leave=False):
+        for inputs, targets in tqdm(train_loader, desc=f"epoch {epoch}/{params['epochs']}", leave=False,
+                                    disable=not group.main):
             if params["augment_shift"]:
                 inputs = random_shift(inputs, params["augment_shift"], generator)
-            inputs, targets = inputs.to(device), targets.to(device)
-            logits = model(inputs)  # (B, 10)
-            loss = loss_fn(logits, targets)
+            batch_count = len(targets)
+            inputs, targets = shard(inputs, group).to(device), shard(targets, group).to(device)  # (B / N, ...)
+            logits = trainer(inputs)  # (B / N, 10)
+            loss, summed = batch_loss(logits, targets, batch_count, group)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
-            total_loss += loss.item() * len(targets)
+            total_loss += summed
             correct += (logits.argmax(1) == targets).sum().item()
             count += len(targets)
+        total_loss, correct, count = reduce([total_loss, correct, count], group, device, mean=False)
+        if not group.main:
+            continue
         val_loss, val_accuracy = evaluate_loss(model, val_loader, device)
         row = {"epoch": epoch, "train_loss": total_loss / count, "train_accuracy": correct / count,
                "val_loss": val_loss, "val_accuracy": val_accuracy, "lr": optimizer.param_groups[0]["lr"]}
@@ -93,10 +119,11 @@ def fit(model: nn.Module, train_loader, val_loader, params: dict, device: torch.
 
 
 def train(params: dict, data_root: str | Path, model_path: str | Path, history_path: str | Path,
-          device: torch.device) -> tuple[dict, dict]:
+          device: torch.device, group: Group = SINGLE) -> tuple[dict | None, dict | None]:
     """Train from ``params`` (the checked ``mnist`` section); save the best model and per-epoch history;
-    return the summary (also in the checkpoint: nothing in it varies between identical runs) and the timing."""
-    generator = seed_everything(params["seed"])
+    return the summary (also in the checkpoint: nothing in it varies between identical runs) and the timing
+    (under torchrun: on rank 0; the other ranks return None, None)."""
+    generator = seed_everything(params["seed"], group.rank)
     images, labels = load_split(data_root, train=True)
     if params["train_limit"]:
         images, labels = images[: params["train_limit"]], labels[: params["train_limit"]]
@@ -110,8 +137,10 @@ def train(params: dict, data_root: str | Path, model_path: str | Path, history_p
              params["hidden"], parameter_count(model), len(train_x), len(val_x), device)
 
     started = time.perf_counter()
-    history, best, epoch_seconds = fit(model, train_loader, val_loader, params, device, generator)
+    history, best, epoch_seconds = fit(model, train_loader, val_loader, params, device, generator, group)
     train_seconds = time.perf_counter() - started
+    if not group.main:
+        return None, None
     model.load_state_dict(best.pop("state_dict"))
     summary = {
         "best_epoch": best["epoch"],
@@ -126,4 +155,6 @@ def train(params: dict, data_root: str | Path, model_path: str | Path, history_p
         "seconds_per_epoch": round(train_seconds / params["epochs"], 3),
         "train_images_per_second": round(params["epochs"] * len(train_x) / train_seconds),
         "epoch_seconds": [round(t, 2) for t in epoch_seconds],
+        "processes": group.world,
+        "threads": torch.get_num_threads(),  # per process (dllab/runtime.py: cpu_threads)
     }

@@ -28,6 +28,8 @@ TRAINING_SPEC = {
     "eval_batches": integer(min=1),
     "dropout": number(min=0, max=0.9),
     "seed": integer(min=0),
+    # Training processes on this machine (torchrun, DDP); batch_size stays the global batch (dllab/distributed.py).
+    "nproc": integer(min=1, max=1024),
 }
 LSTM_MODEL_SPEC = {
     "embed": integer(min=1, max=8192),

@@ -27,16 +27,25 @@ def train_stage(kind: str, description: str) -> None:
     params = load_section(args.params, kind, spec, only=list(spec))
     model_config = {key: params.pop(key) for key in model_keys}
     check_model_config(kind, model_config)
-    if args.dry_run:
-        params.update(DRY_RUN, batch_size=min(params["batch_size"], 4), context=min(params["context"], 32))
-    paths = dry_run_paths(args.dry_run, kind, model=(args.model, f"models/{kind}/model.pt"),
-                          history=(args.history, f"reports/lm/{kind}_history.csv"))
+    nproc = params.pop("nproc")
 
+    from dllab import distributed
     from dllab.runtime import pick_device
     from dllab.text.train import train
 
-    summary, timing = train(kind, model_config, params, args.corpus, args.tokenizer, paths["model"],
-                            paths["history"], pick_device(args.device))
+    if args.dry_run:  # small batches: 4 windows, or the next multiple of the training processes
+        processes = distributed.processes(nproc)
+        small = -(-min(params["batch_size"], 4) // processes) * processes
+        params.update(DRY_RUN, batch_size=small, context=min(params["context"], 32))
+    paths = dry_run_paths(args.dry_run, kind, model=(args.model, f"models/{kind}/model.pt"),
+                          history=(args.history, f"reports/lm/{kind}_history.csv"))
+    distributed.launch(kind, params["batch_size"], nproc, paths)
+    device = pick_device(args.device)
+    with distributed.process_group(device) as group:
+        summary, timing = train(kind, model_config, params, args.corpus, args.tokenizer, paths["model"],
+                                paths["history"], device, group)
+    if not group.main:
+        return
     record_timing(**timing)
     print(json.dumps({**summary, **{k: v for k, v in timing.items() if not isinstance(v, list)},
                       "model": str(paths["model"]), "history": str(paths["history"])}, indent=2))

@@ -7,6 +7,10 @@ linear warm-up then cosine decay to a tenth of the peak rate, gradient clipping,
 wall-clock cap (``max_seconds``, 0 = none, the default) exists for users who want one; when it cuts a run
 short the summary says so (``stopped_early: "time cap"``).
 
+Under torchrun (dllab/distributed.py) the same loop runs in every process: ``batch_size`` is the global
+batch, every process draws the same windows and trains on its ``batch_size / N`` of them, DDP averages the
+gradients, the training loss is averaged over the processes, and rank 0 alone validates and saves.
+
 What the checkpoint and the history hold is a function of the data and params only; the times measured
 along the way are returned apart (``Timing``) for the stage's record.
 """
@@ -24,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from dllab.distributed import SINGLE, Group, any_process, reduce, shard, wrap
 from dllab.errors import ParamError
 from dllab.history import write_history
 from dllab.runtime import seed_everything
@@ -148,48 +153,58 @@ class Timing:
     step_seconds: float = 0.0  # time spent in training steps alone (for throughput)
 
 
-def fit(model: nn.Module, train_ids: torch.Tensor, validate: Validator, params: dict, device: torch.device,
-        generator: torch.Generator, label: str) -> tuple[list[dict], dict, str | None, Timing]:
+def fit(model: nn.Module, train_ids: torch.Tensor, validate: Validator | None, params: dict,
+        device: torch.device, generator: torch.Generator, label: str,
+        group: Group = SINGLE) -> tuple[list[dict], dict | None, str | None, Timing]:
     """Train; return the history rows, the best row (lowest validation loss) with its ``state_dict``, why
-    training stopped before ``max_steps`` (None when it did not) and the timing."""
+    training stopped before ``max_steps`` (None when it did not) and the timing. Under torchrun only rank 0
+    validates (``validate`` is None elsewhere): the other ranks return no history and no best row."""
+    trainer = wrap(model, group, device)
     optimizer = make_optimizer(model, params)
     history, best, train_losses, timing, stopped_early = [], None, [], Timing(), None
     started = time.perf_counter()
-    progress = tqdm(range(params["max_steps"] + 1), desc=f"{label} training", mininterval=2)
+    progress = tqdm(range(params["max_steps"] + 1), desc=f"{label} training", mininterval=2, disable=not group.main)
     for step in progress:
         elapsed = time.perf_counter() - started
-        if params["max_seconds"] and elapsed > params["max_seconds"] and step < params["max_steps"]:
+        if params["max_seconds"] and step < params["max_steps"] and any_process(
+                elapsed > params["max_seconds"], group, device):  # every rank stops at the same step
             stopped_early = "time cap"
         if step % params["eval_interval"] == 0 or step == params["max_steps"] or stopped_early:
             train_loss = sum(train_losses) / len(train_losses) if train_losses else float("nan")
-            row = {"step": step, "tokens": step * params["batch_size"] * params["context"],
-                   "lr": lr_at(step, params), "train_loss": train_loss, **validate(model)}
-            history.append(row)
-            timing.eval_seconds.append(elapsed)
+            train_loss = reduce([train_loss], group, device, mean=True)[0]  # each rank saw its share
             train_losses = []
-            progress.set_postfix(val_loss=f"{row['val_loss']:.3f}", bpc=f"{row['val_bpc']:.3f}")
-            if best is None or row["val_loss"] < best["val_loss"]:
-                best = {**row, "state_dict": copy.deepcopy(model.state_dict())}
+            timing.eval_seconds.append(elapsed)
+            if group.main:
+                row = {"step": step, "tokens": step * params["batch_size"] * params["context"],
+                       "lr": lr_at(step, params), "train_loss": train_loss, **validate(model)}
+                history.append(row)
+                progress.set_postfix(val_loss=f"{row['val_loss']:.3f}", bpc=f"{row['val_bpc']:.3f}")
+                if best is None or row["val_loss"] < best["val_loss"]:
+                    best = {**row, "state_dict": copy.deepcopy(model.state_dict())}
         if step == params["max_steps"]:
             break
         if stopped_early:
-            log.warning("%s: stopped at step %d of %d after %.0f s (max_seconds = %g: time cap)", label, step,
-                        params["max_steps"], elapsed, params["max_seconds"])
+            if group.main:
+                log.warning("%s: stopped at step %d of %d after %.0f s (max_seconds = %g: time cap)", label,
+                            step, params["max_steps"], elapsed, params["max_seconds"])
             break
         tick = time.perf_counter()
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, params)
-        inputs, targets = random_windows(train_ids, params["batch_size"], params["context"], generator)
-        train_losses.append(train_step(model, optimizer, inputs.to(device), targets.to(device), params["grad_clip"]))
+        for param_group in optimizer.param_groups:
+            param_group["lr"] = lr_at(step, params)
+        inputs, targets = random_windows(train_ids, params["batch_size"], params["context"], generator)  # (B, T)
+        inputs, targets = shard(inputs, group), shard(targets, group)  # (B / N, T): this process's windows
+        train_losses.append(train_step(trainer, optimizer, inputs.to(device), targets.to(device), params["grad_clip"]))
         timing.step_seconds += time.perf_counter() - tick
     return history, best, stopped_early, timing
 
 
 def train(kind: str, model_config: dict, params: dict, corpus_dir: str | Path, tokenizer_path: str | Path,
-          model_path: str | Path, history_path: str | Path, device: torch.device) -> tuple[dict, dict]:
+          model_path: str | Path, history_path: str | Path, device: torch.device,
+          group: Group = SINGLE) -> tuple[dict | None, dict | None]:
     """Train one model (``kind``: lstm or transformer) from its checked params section; save the best
-    weights and the history; return the training summary (also in the checkpoint) and the timing."""
-    generator = seed_everything(params["seed"])
+    weights and the history; return the training summary (also in the checkpoint) and the timing (under
+    torchrun: on rank 0; the other ranks return None, None)."""
+    generator = seed_everything(params["seed"], group.rank)
     tokenizer = Tokenizer(tokenizer_path)
     train_ids, val_ids = load_tokens(corpus_dir, tokenizer)
     width = model_config.get("dim") or model_config.get("hidden")
@@ -199,9 +214,11 @@ def train(kind: str, model_config: dict, params: dict, corpus_dir: str | Path, t
     log.info("training %s %s (%d parameters) on %d tokens, device %s", kind, model_config,
              parameter_count(model), len(train_ids), device)
     started = time.perf_counter()
-    history, best, stopped_early, timing = fit(model, train_ids, Validator(val_ids, tokenizer, params, device),
-                                               params, device, generator, kind)
+    validate = Validator(val_ids, tokenizer, params, device) if group.main else None
+    history, best, stopped_early, timing = fit(model, train_ids, validate, params, device, generator, kind, group)
     train_seconds = time.perf_counter() - started
+    if not group.main:
+        return None, None
     model.load_state_dict(best.pop("state_dict"))
     steps = history[-1]["step"]
     summary = {  # what the model is; nothing here varies between identical runs
@@ -222,4 +239,6 @@ def train(kind: str, model_config: dict, params: dict, corpus_dir: str | Path, t
                                          / max(timing.step_seconds, 1e-9)),
         "eval_steps": [row["step"] for row in history],
         "eval_seconds": [round(t, 2) for t in timing.eval_seconds],
+        "processes": group.world,
+        "threads": torch.get_num_threads(),  # per process (dllab/runtime.py: cpu_threads)
     }
