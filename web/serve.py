@@ -1,7 +1,9 @@
-"""The chatbot's web server: `python web/serve.py` then open http://127.0.0.1:8000.
+"""The lab's web server: `python web/serve.py` then open http://127.0.0.1:8000.
 
-Loads the model, the index and the voices once, then serves the page and the API with waitress
-(a production WSGI server). Listens on 127.0.0.1 unless --host says otherwise; --port 0 picks a free
+Loads the chat model, the index and the voices once, then serves the page and the API with waitress
+(a production WSGI server). The other sections (digits, language models, report) need only their own
+files: torch and their models load in the background once the server is up (on first use at the
+latest), and a section whose files are missing answers 503 naming the `dvc repro` stage that builds them. Listens on 127.0.0.1 unless --host says otherwise; --port 0 picks a free
 port. Prints one line `serving on http://HOST:PORT` when ready. The default files are those of this
 repository, whatever the working folder; paths given on the command line are read from the working
 folder. Ctrl-C or SIGTERM stops it cleanly: answers in progress end with an event, nothing is left behind.
@@ -34,6 +36,11 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=REPO / "models/chromadb")
     parser.add_argument("--audio-cache", type=Path, default=REPO / "models/speech_cache",
                         help="folder of the spoken clips")
+    parser.add_argument("--mnist-model", type=Path, default=REPO / "models/mnist/model.pt")
+    parser.add_argument("--lstm", type=Path, default=REPO / "models/lstm/model.pt")
+    parser.add_argument("--transformer", type=Path, default=REPO / "models/transformer/model.pt")
+    parser.add_argument("--tokenizer", type=Path, default=REPO / "models/tokenizer")
+    parser.add_argument("--report", type=Path, default=REPO / "reports/index.html")
     args = parser.parse_args()
     # Until the server runs, SIGTERM exits at once, through the same clean-up as an error.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -58,14 +65,24 @@ def main() -> None:
 
     import waitress
 
+    from dllab.lab import Lab, LabFiles
     from web.app import create_app
 
+    files = LabFiles(*(p.resolve() for p in (args.mnist_model, args.lstm, args.transformer, args.tokenizer,
+                                             args.report)))
     service = ChatService.start(model, index, audio, llm, chat, tts)
     try:
+        lab = Lab(files, retriever=service.retriever)
+        for name, status in lab.status().items():
+            if not status["ready"]:
+                print(f"warning: {name} is unavailable until `{status['build']}` makes "
+                      f"{', '.join(status['missing'])}", file=sys.stderr, flush=True)
         sockets: dict = {}
-        server = waitress.create_server(create_app(service, loopback_only=loopback), map=sockets, host=args.host,
-                                        port=args.port, threads=chat["server_threads"], channel_timeout=300)
+        server = waitress.create_server(create_app(service, loopback_only=loopback, lab=lab), map=sockets,
+                                        host=args.host, port=args.port, threads=chat["server_threads"],
+                                        channel_timeout=300)
         print(f"serving on http://{server.effective_host}:{server.effective_port}", flush=True)
+        lab.warm_in_background()  # torch, the MNIST model and both language models: about 3 s
         serve_until_stopped(server, sockets, service)
     finally:
         service.close()  # removes the private copy of the index
