@@ -67,6 +67,10 @@ def create_app(service: ChatService, loopback_only: bool = True, lab: Lab | None
     def index():
         return send_file(HERE / "index.html", mimetype="text/html", max_age=0)
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return "", 204  # no icon: browsers ask for one on every page (the report's too)
+
     @app.get("/health")
     def health():
         return jsonify({"status": "ok", **service.health(), "sections": lab.status()})

@@ -7,7 +7,6 @@ second test run does not clash with it.
 """
 import json
 import re
-import shutil
 
 import pytest
 
@@ -15,10 +14,6 @@ from dllab.chat.client import running_server
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required", "--window-size=1100,900"]
 QUESTION = "Quelles sont les différentes variantes de la tarte aux pommes ? <b>vite</b>"
 
 # An audio element of the page: its source's first bytes, then whether it loads (readyState >= 2) and
@@ -39,22 +34,6 @@ fetch(audio.src).then(r => r.arrayBuffer().then(buf => {
   if (audio.readyState >= 2) play(); else audio.addEventListener("canplay", play, {once: true});
 }));
 """
-
-
-@pytest.fixture()
-def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    assert shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER), "install Debian's chromium and chromium-driver"
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS + [f"--user-data-dir={tmp_path / 'profile'}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_script_timeout(30)
-    yield driver
-    driver.quit()
 
 
 def test_the_readme_server_streams_the_answer_and_says_both_voices(browser, readme_repo, tmp_path):
