@@ -69,8 +69,9 @@ def generate(model, tokenizer, prompt: str, max_new_tokens: int = 100, temperatu
 def stream_pieces(model, tokenizer, prompt: str, max_new_tokens: int = 100, temperature: float = 0.8,
                   top_k: int = 50, seed: int = 0) -> Iterator[dict]:
     """``generate``'s text as it is written: one ``{"text", "p", "tokens"}`` per BPE piece, ``p`` its
-    probability. Byte-fallback tokens that only make a character together (an emoji's four bytes) come
-    as one piece with the product of their probabilities; the pieces join into ``generate``'s text."""
+    probability (4 significant digits). Byte-fallback tokens that only make a character together (an
+    emoji's four bytes) come as one piece with the product of their probabilities. The pieces join
+    into ``generate``'s text."""
     tokens, written, p, count = [], "", 1.0, 0
     for token, probability in sample(model, tokenizer, prompt, max_new_tokens, temperature, top_k, seed):
         tokens.append(token)
@@ -78,10 +79,10 @@ def stream_pieces(model, tokenizer, prompt: str, max_new_tokens: int = 100, temp
         text = tokenizer.decode(tokens)
         if text.endswith("\ufffd"):
             continue  # an incomplete UTF-8 character: wait for its other bytes
-        yield {"text": text[len(written):], "p": round(p, 5), "tokens": count}
+        yield {"text": text[len(written):], "p": float(f"{p:.4g}"), "tokens": count}
         written, p, count = text, 1.0, 0
     if count:  # bytes that never completed a character
-        yield {"text": tokenizer.decode(tokens)[len(written):], "p": round(p, 5), "tokens": count}
+        yield {"text": tokenizer.decode(tokens)[len(written):], "p": float(f"{p:.4g}"), "tokens": count}
 
 
 @lru_cache(maxsize=4)

@@ -65,7 +65,8 @@ function onRaceEvent(event, started) {
     const piece = document.createElement("span");
     piece.className = count % 2 ? "piece odd" : "piece even";
     piece.textContent = data.text;
-    piece.title = `p = ${(100 * data.p).toFixed(1)} %` + (data.tokens > 1 ? ` (${data.tokens} tokens)` : "");
+    const percent = 100 * data.p;
+    piece.title = `p = ${percent >= 0.1 ? percent.toFixed(1) : percent.toPrecision(2)} %` + (data.tokens > 1 ? ` (${data.tokens} tokens)` : "");
     piece.dataset.p = String(data.p);
     col.text.append(piece);
     col.text.dataset.pieces = String(count);
