@@ -1,4 +1,6 @@
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -30,6 +32,15 @@ def browser(tmp_path):
     driver.set_script_timeout(30)
     yield driver
     driver.quit()
+
+
+@pytest.fixture()
+def screenshots(tmp_path) -> Path:
+    """Where the browser tests save a screenshot of each section: $DLLAB_SCREENSHOTS (`make screenshots`
+    sets reports/web), else the test's temporary folder."""
+    folder = Path(os.environ.get("DLLAB_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,7 @@ fetch(audio.src).then(r => r.arrayBuffer().then(buf => {
 """
 
 
-def test_the_readme_server_streams_the_answer_and_says_both_voices(browser, readme_repo, tmp_path):
+def test_the_readme_server_streams_the_answer_and_says_both_voices(browser, readme_repo, screenshots):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -84,7 +84,7 @@ def test_the_readme_server_streams_the_answer_and_says_both_voices(browser, read
             assert audio["head"][:4] == "RIFF" and audio["head"][8:12] == "WAVE"
             assert audio["readyState"] >= 2 and audio["duration"] > 0.2, audio
             assert isinstance(audio["played"], float) and audio["played"] > 0, audio
-        assert browser.save_screenshot(str(tmp_path / "page.png"))  # kept in pytest's temp folder to look at
+        assert browser.save_screenshot(str(screenshots / "chat.png"))
 
 
 def test_a_server_error_is_shown_in_the_page(browser, live_server):

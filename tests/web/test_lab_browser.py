@@ -2,21 +2,11 @@
 the canvas with the pointer, the two language models streaming, the search's highlighted sentences, the
 report; no console errors. Set DLLAB_SCREENSHOTS to a folder to keep a screenshot of each section there
 (`make screenshots` writes them to reports/web/ for the README)."""
-import os
-from pathlib import Path
-
 import pytest
 
 from tests.web.lab import CANVAS, mnist_test_digits, strokes
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture()
-def screenshots(tmp_path) -> Path:
-    folder = Path(os.environ.get("DLLAB_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def wait(browser, seconds=60):
