@@ -219,3 +219,18 @@ def test_the_page_has_a_section_per_system_and_no_inline_code(lab_client):
         code = lab_client.get(f"/static/{script}.js").get_data(as_text=True)
         assert "innerHTML" not in code and "insertAdjacentHTML" not in code and "eval(" not in code
     assert lab_client.get("/favicon.ico").status_code == 204
+
+
+def test_a_third_generation_at_once_gets_503_with_retry_after(lab_client):
+    from web.lm_routes import RACES
+
+    held = [lab_client.post("/lm/generate", json={"max_new_tokens": 2}, buffered=False) for _ in range(RACES)]
+    try:
+        assert all(response.status_code == 200 for response in held)
+        refused = lab_client.post("/lm/generate", json={"max_new_tokens": 2})
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "2"
+        assert "generations are already running" in refused.get_json()["error"]
+    finally:
+        for response in held:
+            response.close()  # the places are given back even though the streams were never read
+    assert lab_client.post("/lm/generate", json={"max_new_tokens": 2}).status_code == 200
