@@ -41,6 +41,9 @@ def main() -> None:
     parser.add_argument("--transformer", type=Path, default=REPO / "models/transformer/model.pt")
     parser.add_argument("--tokenizer", type=Path, default=REPO / "models/tokenizer")
     parser.add_argument("--report", type=Path, default=REPO / "reports/index.html")
+    parser.add_argument("--load-on-first-use", action="store_true",
+                        help="load torch and the digit and language models on their first request instead of just "
+                             "after start-up (the server then holds ~475 MB less until someone uses them)")
     args = parser.parse_args()
     # Until the server runs, SIGTERM exits at once, through the same clean-up as an error.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -82,7 +85,8 @@ def main() -> None:
                                         host=args.host, port=args.port, threads=chat["server_threads"],
                                         channel_timeout=300)
         print(f"serving on http://{server.effective_host}:{server.effective_port}", flush=True)
-        lab.warm_in_background()  # torch, the MNIST model and both language models: about 3 s
+        if not args.load_on_first_use:
+            lab.warm_in_background()  # torch, the MNIST model and both language models: about 4 s, +475 MB
         serve_until_stopped(server, sockets, service)
     finally:
         service.close()  # removes the private copy of the index
