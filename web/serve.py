@@ -3,10 +3,12 @@
 Loads the chat model, the index and the voices once, then serves the page and the API with waitress
 (a production WSGI server). The other sections (digits, language models, report) need only their own
 files: torch and their models load in the background once the server is up (on first use at the
-latest), and a section whose files are missing answers 503 naming the `dvc repro` stage that builds them. Listens on 127.0.0.1 unless --host says otherwise; --port 0 picks a free
-port. Prints one line `serving on http://HOST:PORT` when ready. The default files are those of this
-repository, whatever the working folder; paths given on the command line are read from the working
-folder. Ctrl-C or SIGTERM stops it cleanly: answers in progress end with an event, nothing is left behind.
+latest, or only then with --load-on-first-use), and a section whose files are missing answers 503
+naming the `dvc repro` stage that builds them. Listens on 127.0.0.1 unless --host says otherwise;
+--port 0 picks a free port. Prints one line `serving on http://HOST:PORT` when ready. The default files
+are those of this repository, whatever the working folder; paths given on the command line are read
+from the working folder. Ctrl-C or SIGTERM stops it cleanly: answers in progress end with an event,
+nothing is left behind.
 """
 import argparse
 import ipaddress

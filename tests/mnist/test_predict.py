@@ -96,9 +96,9 @@ def test_pngs_dark_on_light_light_on_dark_grey_rgb_or_transparent_give_the_same_
         assert np.abs(pixels_from_png(data) - ink).max() < 0.01
 
 
-@pytest.mark.parametrize("data, fragment", [(b"", "not a readable PNG"), (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "not a readable PNG")])
-def test_unreadable_pngs_are_refused(data, fragment):
-    with pytest.raises(UserError, match=fragment):
+@pytest.mark.parametrize("data", [b"", b"\x89PNG\r\n\x1a\n" + b"\0" * 20])  # nothing; a signature and zeros
+def test_unreadable_pngs_are_refused(data):
+    with pytest.raises(UserError, match="not a readable PNG"):
         pixels_from_png(data)
 
 

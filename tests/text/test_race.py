@@ -45,7 +45,8 @@ def test_the_request_defaults_are_the_commands():
 
 @pytest.mark.parametrize("body, fragment", [
     ({"temperature": 0}, "temperature = 0.0 is not allowed"), ({"top_k": 0}, "top_k = 0 is not allowed"),
-    ({"max_new_tokens": MAX_NEW_TOKENS + 1}, f"use at most {MAX_NEW_TOKENS}"), ({"seed": 1.0}, "seed must be an integer"),
+    ({"max_new_tokens": MAX_NEW_TOKENS + 1}, f"use at most {MAX_NEW_TOKENS}"),
+    ({"seed": 1.0}, "seed must be an integer"),
     ({"temperature": None}, "temperature must be a number"), ({"models": "lstm"}, "models must be"),
 ])
 def test_bad_requests_name_the_field(body, fragment):

@@ -114,8 +114,8 @@ def test_both_models_stream_in_turns_then_end(lab_client):
     pieces = [data for name, data in found if name == "piece"]
     assert [p["model"] for p in pieces[:4]] == ["lstm", "transformer", "lstm", "transformer"]
     assert all(0 < p["p"] <= 1 and p["text"] for p in pieces)
-    assert {data["model"]: data["pieces"] for name, data in found if name == "done"} == {
-        "lstm": sum(p["model"] == "lstm" for p in pieces), "transformer": sum(p["model"] == "transformer" for p in pieces)}
+    counted = {model: sum(p["model"] == model for p in pieces) for model in ("lstm", "transformer")}
+    assert {data["model"]: data["pieces"] for name, data in found if name == "done"} == counted
     assert found[-1] == ("end", {})
     again = [d for n, d in events(lab_client.post("/lm/generate", json={"prompt": "ROMEO:", "max_new_tokens": 6,
                                                                        "seed": 3})) if n == "piece"]

@@ -29,7 +29,8 @@ def draw(browser, canvas, lines):
     from selenium.webdriver.common.action_chains import ActionChains
 
     size = canvas.size["width"]
-    to_offset = lambda x, y: (round((x - CANVAS / 2) * size / CANVAS), round((y - CANVAS / 2) * size / CANVAS))  # noqa: E731
+    scale = size / CANVAS  # the canvas may be drawn smaller than its 280 pixels
+    to_offset = lambda x, y: (round((x - CANVAS / 2) * scale), round((y - CANVAS / 2) * scale))  # noqa: E731
     actions = ActionChains(browser, duration=5)
     for start, end in lines:
         actions.move_to_element_with_offset(canvas, *to_offset(*start)).click_and_hold()
@@ -65,7 +66,8 @@ def test_digits_drawn_on_the_canvas_are_read_correctly(browser, lab_server, mnis
     browser.save_screenshot(str(screenshots / "digits.png"))
     browser.find_element(By.ID, "digit-clear").click()
     assert prediction.get_attribute("data-digit") is None
-    assert all(float(bar.get_attribute("value")) == 0 for bar in browser.find_elements(By.CSS_SELECTOR, "#digit-bars progress"))
+    bars = browser.find_elements(By.CSS_SELECTOR, "#digit-bars progress")
+    assert all(float(bar.get_attribute("value")) == 0 for bar in bars)
     assert_no_console_errors(browser)
 
 
@@ -107,7 +109,8 @@ def test_search_shows_passages_with_scores_and_the_best_sentence_highlighted(bro
     from selenium.webdriver.common.keys import Keys
 
     open_tab(browser, lab_server, "search")
-    browser.find_element(By.ID, "search-q").send_keys("Quelles sont les variantes de la tarte aux pommes ? <i>", Keys.ENTER)
+    question = "Quelles sont les variantes de la tarte aux pommes ? <i>"
+    browser.find_element(By.ID, "search-q").send_keys(question, Keys.ENTER)
     items = wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results .passage"))
     assert len(items) >= 2
     for item in items:
