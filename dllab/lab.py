@@ -41,6 +41,7 @@ class Lab:
             "transformer": Lazy("the Transformer", [files.transformer, files.tokenizer / MODEL_FILE],
                                 "transformer_train", lambda: self._load_lm(files.transformer)),
         }
+        self._owns_index = retriever is None  # a Retriever opened here is closed here (its private copy)
         index_files = [] if retriever is not None or index_dir is None else [index_dir / "chroma.sqlite3"]
         self.search = Lazy("the knowledge-base search", index_files, "rag_index",
                            lambda: retriever if retriever is not None else self._open_index(index_dir))
@@ -61,6 +62,10 @@ class Lab:
         from dllab.rag.search import Retriever
 
         return Retriever.open(index_dir)
+
+    def close(self) -> None:
+        if self._owns_index and self.search.loaded is not None:
+            self.search.loaded.close()
 
     def sections(self) -> dict[str, Lazy]:
         return {"digits": self.digits, **{f"lm_{name}": lazy for name, lazy in self.models.items()},

@@ -17,9 +17,13 @@ T = TypeVar("T")
 class Unavailable(Exception):
     """A section's artifacts are missing or could not be loaded; ``build`` is the command that makes them."""
 
-    def __init__(self, message: str, build: str):
+    def __init__(self, message: str, build: str, missing: list[str] | None = None):
         super().__init__(message)
-        self.build = build
+        self.build, self.missing = build, list(missing or [])
+
+    def status(self) -> dict:
+        """The shape of ``Lazy.status()`` for a section that is down."""
+        return {"ready": False, "loaded": False, "build": self.build, "missing": self.missing}
 
 
 class Lazy(Generic[T]):
@@ -45,7 +49,7 @@ class Lazy(Generic[T]):
                 missing = self.missing()
                 if missing:
                     raise Unavailable(f"{self.name} is unavailable: {', '.join(map(str, missing))} "
-                                      f"missing; build it with `{self.build}`", self.build)
+                                      f"missing; build it with `{self.build}`", self.build, list(map(str, missing)))
                 try:
                     self._value = self._load()
                 except Exception as exc:  # a corrupt or incompatible file: say which section and how to rebuild
@@ -53,6 +57,11 @@ class Lazy(Generic[T]):
                     self._failure = f"{self.name} could not be loaded ({type(exc).__name__}); rebuild it with " \
                                     f"`{self.build}`"
                     raise Unavailable(self._failure, self.build) from None
+        return self._value
+
+    @property
+    def loaded(self) -> T | None:
+        """The artifact if it has been loaded, else None (loads nothing)."""
         return self._value
 
     def warm(self) -> None:

@@ -20,7 +20,7 @@ from flask import Flask, Response, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from dllab.chat.requests import body_limit, loopback_name
-from dllab.chat.service import Busy, ChatService
+from dllab.chat.service import CHAT_BUILD, Busy, ChatService
 from dllab.errors import UserError
 from dllab.lab import Lab, LabFiles
 from dllab.lazy import Unavailable
@@ -29,6 +29,7 @@ from web.responses import json_error
 
 log = logging.getLogger("web")
 HERE = Path(__file__).resolve().parent
+NO_CHAT_BODY_LIMIT = 64 * 1024  # requests' largest body when there is no chat (each section sets its own)
 
 SECURITY_HEADERS = {
     # Scripts, styles, audio and fetches only from this server: no inline script can run even if
@@ -45,12 +46,19 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(service: ChatService, loopback_only: bool = True, lab: Lab | None = None) -> Flask:
+def create_app(service: ChatService | None, loopback_only: bool = True, lab: Lab | None = None,
+               chat_down: Unavailable | None = None) -> Flask:
     """The app over ``service`` and ``lab`` (default: this repository's pipeline outputs, searched with the
-    chat service's index); ``loopback_only`` refuses requests whose Host is not a loopback name."""
-    lab = lab or Lab(LabFiles.under(HERE.parent), retriever=service.retriever)
+    chat service's index); ``loopback_only`` refuses requests whose Host is not a loopback name. Without a
+    service (its files are missing: ``chat_down`` says which), the chat's routes answer 503 and the other
+    sections work as usual."""
+    if service is None and chat_down is None:
+        raise ValueError("create_app needs a chat service or the reason why there is none (chat_down)")
+    repo = HERE.parent
+    lab = lab or Lab(LabFiles.under(repo), retriever=service.retriever if service else None,
+                     index_dir=repo / "models/chromadb")
     app = Flask(__name__, static_folder=str(HERE / "static"), static_url_path="/static")
-    app.config["MAX_CONTENT_LENGTH"] = body_limit(service.params)
+    app.config["MAX_CONTENT_LENGTH"] = body_limit(service.params) if service else NO_CHAT_BODY_LIMIT
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
@@ -73,9 +81,11 @@ def create_app(service: ChatService, loopback_only: bool = True, lab: Lab | None
 
     @app.get("/health")
     def health():
-        return jsonify({"status": "ok", **service.health(), "sections": lab.status()})
+        chat = {"ready": True, "loaded": True, "build": CHAT_BUILD, "missing": []} if service else chat_down.status()
+        return jsonify({"status": "ok", **(service.health() if service else {}),
+                        "sections": {"chat": chat, **lab.status()}})
 
-    app.register_blueprint(chat_routes.blueprint(service))
+    app.register_blueprint(chat_routes.blueprint(service) if service else chat_routes.unavailable_blueprint(chat_down))
     for section in (mnist_routes, lm_routes, search_routes, report_routes):
         app.register_blueprint(section.blueprint(lab))
 

@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify, send_file
 
 from dllab.chat.requests import parse_chat_request
 from dllab.chat.service import ChatService
+from dllab.lazy import Unavailable
 from web.responses import event_stream, json_body, json_error
 
 
@@ -41,6 +42,18 @@ def blueprint(service: ChatService) -> Blueprint:
             return json_error(404, "no such audio clip")
         return send_file(path, mimetype="audio/wav", max_age=3600, conditional=True)
 
+    return routes
+
+
+def unavailable_blueprint(down: Unavailable) -> Blueprint:
+    """The same routes when the chat's model or index is missing: each answers 503 naming the stages."""
+    routes = Blueprint("chat", __name__)
+
+    def refuse(**_):
+        raise down
+
+    for rule, method in (("/chat", "POST"), ("/chat/stream", "POST"), ("/audio/<clip_id>", "GET")):
+        routes.add_url_rule(rule, rule, refuse, methods=[method])
     return routes
 
 

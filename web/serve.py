@@ -56,7 +56,7 @@ def main() -> None:
     chat = check_section("chat", raw.get("chat"), CHAT_SPEC, only=SERVE_KEYS, source=params_file)
     tts = check_section("tts", raw.get("tts"), TTS_SPEC, only=TTS_KEYS, source=params_file)
 
-    from dllab.chat.service import ChatService, check_capacity
+    from dllab.chat.service import check_capacity
     from dllab.errors import UserError
 
     try:
@@ -75,15 +75,17 @@ def main() -> None:
 
     files = LabFiles(*(p.resolve() for p in (args.mnist_model, args.lstm, args.transformer, args.tokenizer,
                                              args.report)))
-    service = ChatService.start(model, index, audio, llm, chat, tts)
+    service, chat_down = start_chat(model, index, audio, llm, chat, tts)
+    lab = Lab(files, retriever=service.retriever if service else None, index_dir=index)
     try:
-        lab = Lab(files, retriever=service.retriever)
-        for name, status in lab.status().items():
+        for name, status in {"chat": chat_down.status() if chat_down else {"ready": True},
+                             **lab.status()}.items():
             if not status["ready"]:
                 print(f"warning: {name} is unavailable until `{status['build']}` makes "
                       f"{', '.join(status['missing'])}", file=sys.stderr, flush=True)
         sockets: dict = {}
-        server = waitress.create_server(create_app(service, loopback_only=loopback, lab=lab), map=sockets,
+        app = create_app(service, loopback_only=loopback, lab=lab, chat_down=chat_down)
+        server = waitress.create_server(app, map=sockets,
                                         host=args.host, port=args.port, threads=chat["server_threads"],
                                         channel_timeout=300)
         print(f"serving on http://{server.effective_host}:{server.effective_port}", flush=True)
@@ -91,8 +93,28 @@ def main() -> None:
             lab.warm_in_background()  # torch, the MNIST model and both language models: about 4 s, +475 MB
         serve_until_stopped(server, sockets, service)
     finally:
-        service.close()  # removes the private copy of the index
+        if service:
+            service.close()  # removes the private copy of the index
+        lab.close()
     print("stopped", flush=True)
+
+
+def start_chat(model: Path, index: Path, audio: Path, llm: dict, chat: dict, tts: dict):
+    """(the chat service, None), or (None, why it is down) when only its model or index is missing: the
+    other sections still work. Any other problem (a bad voice, a corrupt model) stops the server as before."""
+    from dllab.chat.service import CHAT_BUILD, ChatService, missing_chat_files
+    from dllab.errors import UserError
+    from dllab.lazy import Unavailable
+    from dllab.speech import Speaker
+
+    try:
+        return ChatService.start(model, index, audio, llm, chat, tts), None
+    except UserError as exc:
+        missing = missing_chat_files(model, index)
+        if not missing:
+            raise
+        Speaker.from_params(tts, audio)  # a bad voice is still an error at start-up, files or not
+        return None, Unavailable(f"the chatbot is unavailable: {exc}", CHAT_BUILD, missing)
 
 
 def is_loopback(host: str) -> bool:
@@ -126,9 +148,10 @@ def serve_until_stopped(server, sockets: dict, service) -> None:
         while not stop.is_set():
             turn()
         server.accepting = False  # no new connections
-        service.stop()
+        if service:
+            service.stop()
         deadline = time.monotonic() + GRACE_S
-        while time.monotonic() < deadline and (service.in_flight or _sending(sockets, server)):
+        while time.monotonic() < deadline and ((service and service.in_flight) or _sending(sockets, server)):
             turn()
     finally:
         for sig, handler in previous.items():

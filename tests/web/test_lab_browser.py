@@ -158,3 +158,28 @@ def test_the_page_fits_a_phone_and_tabs_work_from_the_keyboard(browser, lab_serv
     wait(browser).until(lambda d: d.find_element(By.ID, "digit-prediction").get_attribute("data-digit") is not None)
     browser.save_screenshot(str(screenshots / "phone-digits.png"))
     assert_no_console_errors(browser)
+
+
+def test_without_the_chats_files_the_page_says_which_stages_to_run(browser, tmp_path, lab_files):
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    from dllab.chat.client import running_server
+    from tests.chat import helpers
+
+    params = tmp_path / "params.yaml"
+    params.write_text(json.dumps(helpers.server_params()), encoding="utf-8")
+    with running_server("--params", str(params), "--model", str(tmp_path / "none.gguf"),
+                        "--index", str(tmp_path / "no-index"), "--audio-cache", str(tmp_path / "audio"),
+                        "--mnist-model", str(lab_files.mnist_model), "--lstm", str(tmp_path / "no-lstm.pt"),
+                        "--load-on-first-use") as (url, _):
+        browser.get(url + "/")
+        notice = browser.find_element(By.CSS_SELECTOR, '[data-section-status="chat"]')
+        wait(browser).until(lambda d: notice.is_displayed())
+        assert "dvc repro llm_download rag_index" in notice.text
+        assert browser.find_element(By.ID, "server-info").text == "Chatbot indisponible."
+        open_tab(browser, url, "lm")
+        assert "dvc repro lstm_train" in browser.find_element(By.CSS_SELECTOR, '[data-section-status="lm_lstm"]').text
+        assert not browser.find_element(By.CSS_SELECTOR, '[data-section-status="lm_transformer"]').is_displayed()
+        assert_no_console_errors(browser)

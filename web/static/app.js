@@ -18,6 +18,10 @@ async function loadHealth() {
   try {
     const response = await fetch("/health");
     const health = await response.json();
+    if (!health.model) {  // the chat's model or index is missing: the section's notice says which stage makes them
+      $("server-info").textContent = "Chatbot indisponible.";
+      return;
+    }
     const index = health.index.chunks !== undefined ? `${health.index.chunks} passages indexés` : "index chargé";
     $("server-info").textContent = `Modèle ${health.model.name} · ${index} · voix ${health.tts.engine}`;
     if (health.limits) {

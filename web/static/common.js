@@ -71,8 +71,12 @@ document.addEventListener("DOMContentLoaded", () => {
       select(tabs[(next + tabs.length) % tabs.length], true);
     });
   });
-  const wanted = tabs.find((tab) => `#${tab.dataset.name}` === location.hash);
-  if (wanted) select(wanted, false);
+  const fromHash = () => {
+    const wanted = tabs.find((tab) => `#${tab.dataset.name}` === location.hash);
+    if (wanted) select(wanted, false);
+  };
+  window.addEventListener("hashchange", fromHash);  // links to #digits… and the history's back and forward
+  fromHash();
   loadSections();
 });
 
