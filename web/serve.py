@@ -26,6 +26,7 @@ from dllab.cli import run  # noqa: E402
 from dllab.params import read_yaml, check_section  # noqa: E402
 from dllab.speech.config import KEYS as TTS_KEYS, SPEC as TTS_SPEC  # noqa: E402
 
+WARM_UP_WAIT_S = 60  # how long a stop waits for the background loading to end (it takes seconds)
 GRACE_S = 10  # how long a stop waits for the answers in progress to end and reach their clients
 
 
@@ -77,6 +78,7 @@ def main() -> None:
                                              args.report)))
     service, chat_down = start_chat(model, index, audio, llm, chat, tts)
     lab = Lab(files, retriever=service.retriever if service else None, index_dir=index)
+    warming = None
     try:
         for name, status in {"chat": chat_down.status() if chat_down else {"ready": True},
                              **lab.status()}.items():
@@ -90,9 +92,12 @@ def main() -> None:
                                         channel_timeout=300)
         print(f"serving on http://{server.effective_host}:{server.effective_port}", flush=True)
         if not args.load_on_first_use:
-            lab.warm_in_background()  # torch, the MNIST model and both language models: about 4 s, +475 MB
+            warming = lab.warm_in_background()  # torch, the MNIST model and both LMs: about 4 s, +475 MB
         serve_until_stopped(server, sockets, service)
     finally:
+        if warming is not None:
+            # A process that exits while a thread is still importing torch can crash (SIGSEGV) on its way out.
+            warming.join(timeout=WARM_UP_WAIT_S)
         if service:
             service.close()  # removes the private copy of the index
         lab.close()

@@ -226,7 +226,13 @@ def test_too_few_threads_for_the_queue_is_refused_at_start_up(tmp_path, base):
 
 
 def test_listening_beyond_loopback_warns_that_there_is_no_authentication(tmp_path):
-    # The model is missing so that nothing listens: the warning comes before anything is loaded.
-    failed = serve(tmp_path, "--host", "0.0.0.0", "--model", str(tmp_path / "none.gguf"))
+    # A voice that does not exist stops the start-up, so that nothing listens: the warning comes before
+    # anything is loaded.
+    params = helpers.server_params()
+    params["tts"]["engine"] = "espeak"
+    params["tts"]["answer_voice"]["espeak"] = "xx-no-such-voice"
+    (tmp_path / "v.yaml").write_text(json.dumps(params), encoding="utf-8")
+    failed = serve(tmp_path, "--host", "0.0.0.0", "--params", str(tmp_path / "v.yaml"),
+                   "--model", str(tmp_path / "none.gguf"))
     assert "warning: listening on 0.0.0.0" in failed.stderr and "no authentication" in failed.stderr
     assert failed.returncode == 2
