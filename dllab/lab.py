@@ -21,16 +21,19 @@ class LabFiles:
     transformer: Path
     tokenizer: Path
     report: Path
+    index: Path = Path("models/chromadb")  # searched only when the chat service (and its index) is not there
 
     @classmethod
     def under(cls, root: Path) -> "LabFiles":
         """The pipeline's outputs in a repository ``root`` (the paths in dvc.yaml)."""
         return cls(root / "models/mnist/model.pt", root / "models/lstm/model.pt",
-                   root / "models/transformer/model.pt", root / "models/tokenizer", root / "reports/index.html")
+                   root / "models/transformer/model.pt", root / "models/tokenizer", root / "reports/index.html",
+                   root / "models/chromadb")
 
 
 class Lab:
-    def __init__(self, files: LabFiles, retriever=None, index_dir: Path | None = None):
+    def __init__(self, files: LabFiles, retriever=None):
+        """``retriever``: the chat service's, shared by the search; without it the search opens ``files.index``."""
         from dllab.text.tokenizer import MODEL_FILE
 
         self.files = files
@@ -42,9 +45,9 @@ class Lab:
                                 "transformer_train", lambda: self._load_lm(files.transformer)),
         }
         self._owns_index = retriever is None  # a Retriever opened here is closed here (its private copy)
-        index_files = [] if retriever is not None or index_dir is None else [index_dir / "chroma.sqlite3"]
+        index_files = [] if retriever is not None else [files.index / "chroma.sqlite3"]
         self.search = Lazy("the knowledge-base search", index_files, "rag_index",
-                           lambda: retriever if retriever is not None else self._open_index(index_dir))
+                           lambda: retriever if retriever is not None else self._open_index(files.index))
         self.report = Lazy("the report", [files.report], "report", lambda: files.report)
 
     def _load_digits(self):

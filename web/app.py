@@ -54,9 +54,7 @@ def create_app(service: ChatService | None, loopback_only: bool = True, lab: Lab
     sections work as usual."""
     if service is None and chat_down is None:
         raise ValueError("create_app needs a chat service or the reason why there is none (chat_down)")
-    repo = HERE.parent
-    lab = lab or Lab(LabFiles.under(repo), retriever=service.retriever if service else None,
-                     index_dir=repo / "models/chromadb")
+    lab = lab or Lab(LabFiles.under(HERE.parent), retriever=service.retriever if service else None)
     app = Flask(__name__, static_folder=str(HERE / "static"), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = body_limit(service.params) if service else NO_CHAT_BODY_LIMIT
     app.json.ensure_ascii = False

@@ -75,9 +75,9 @@ def main() -> None:
     from web.app import create_app
 
     files = LabFiles(*(p.resolve() for p in (args.mnist_model, args.lstm, args.transformer, args.tokenizer,
-                                             args.report)))
+                                             args.report)), index)
     service, chat_down = start_chat(model, index, audio, llm, chat, tts)
-    lab = Lab(files, retriever=service.retriever if service else None, index_dir=index)
+    lab = Lab(files, retriever=service.retriever if service else None)
     warming = None
     try:
         for name, status in {"chat": chat_down.status() if chat_down else {"ready": True},

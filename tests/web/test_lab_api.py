@@ -234,3 +234,25 @@ def test_a_third_generation_at_once_gets_503_with_retry_after(lab_client):
         for response in held:
             response.close()  # the places are given back even though the streams were never read
     assert lab_client.post("/lm/generate", json={"max_new_tokens": 2}).status_code == 200
+
+
+def test_without_the_chat_model_the_search_opens_the_index_itself(base, lab_files):
+    from dataclasses import replace
+
+    from dllab.lazy import Unavailable
+    from tests.chat import helpers
+    from web.app import create_app
+
+    down = Unavailable("the chatbot is unavailable: the chat model x.gguf is missing",
+                       "dvc repro llm_download rag_index", ["x.gguf"])
+    lab = Lab(replace(lab_files, index=helpers.index_dir(base)))
+    try:
+        client = create_app(None, chat_down=down, lab=lab).test_client()
+        assert client.post("/chat", json={"question": "Et la Tatin ?"}).get_json()["build"] == down.build
+        assert client.get("/audio/abc").status_code == 503
+        results = client.get("/search?q=tarte+Tatin&k=2").get_json()["results"]
+        assert len(results) == 2 and results[0]["sentence"]
+        health = client.get("/health").get_json()
+        assert "model" not in health and health["sections"]["chat"]["missing"] == ["x.gguf"]
+    finally:
+        lab.close()  # the index copy the search opened
