@@ -21,7 +21,7 @@ import numpy as np
 
 
 def main() -> None:
-    from dllab.chat.client import get, post, post_events, running_server
+    from dllab.chat.client import get, post, post_events, running_server, wait_until_loaded
     from dllab.files import write_json
     from dllab.mnist.idx import read_idx
     from dllab.rag.evaluate import load_questions
@@ -45,7 +45,7 @@ def main() -> None:
         started = time.perf_counter()
         with running_server("--audio-cache", audio) as (url, _):
             start_up_s = time.perf_counter() - started
-            loaded_s = _wait_until_loaded(url, get) + start_up_s
+            loaded_s = wait_until_loaded(url) + start_up_s
 
             digit_times, correct = [], 0
             for png, label in zip(pngs, labels):
@@ -102,17 +102,6 @@ def _canvas_png(image: np.ndarray) -> bytes:
     out = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(out, "PNG")
     return out.getvalue()
-
-
-def _wait_until_loaded(url: str, get, timeout: float = 120) -> float:
-    """Seconds until /health says the digit reader and both language models are loaded."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        sections = json.loads(get(url, "/health")[2])["sections"]
-        if all(sections[name]["loaded"] for name in ("digits", "lm_lstm", "lm_transformer")):
-            return time.perf_counter() - started
-        time.sleep(0.05)
-    raise SystemExit(f"the sections did not load within {timeout} s: {sections}")
 
 
 def _stats_ms(values: list[float]) -> dict:

@@ -80,7 +80,7 @@ class Lab:
     def warm_in_background(self) -> threading.Thread:
         """Load the slow artifacts on a daemon thread so that the first request finds them ready."""
         def warm():
-            for lazy in (self.digits, *self.models.values(), self.search):
+            for lazy in (self.digits, *self.models.values(), self.search, self.report):
                 lazy.warm()
 
         thread = threading.Thread(target=warm, name="warm-up", daemon=True)
