@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup repro test bench clean
+.PHONY: setup repro test bench screenshots clean
 
 setup:
 	@bash scripts/setup.sh
@@ -26,6 +26,11 @@ bench: setup
 	python bench/speech.py
 	python bench/serve.py
 	python bench/ddp.py
+	python bench/web.py
+
+# The page's sections in headless Chromium, on the pipeline's models: reports/web/*.png (shown in the README).
+screenshots: setup
+	DLLAB_SCREENSHOTS=reports/web python -m pytest -q tests/web/test_browser.py tests/web/test_lab_browser.py
 
 clean:
 	rm -rf data/mnist data/corpus models reports .pytest_cache

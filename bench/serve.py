@@ -32,7 +32,7 @@ def main() -> None:
         return direct_worker(*sys.argv[2:])
     import psutil
 
-    from dllab.chat.client import running_server, stream_chat
+    from dllab.chat.client import running_server, stream_chat, wait_until_loaded
     from dllab.files import write_json
     from dllab.rag.evaluate import load_questions
     from dllab.runtime import machine_description
@@ -64,6 +64,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as audio, running_server(
             "--params", args.params, "--model", args.model, "--index", args.index, "--audio-cache", audio) as (url, proc):
         server = psutil.Process(proc.pid)
+        wait_until_loaded(url)  # torch and the lab's models load in the background: measure after, not beside
         memory = {"after_start_mb": _rss_mb(server)}
         # Served and direct alternate question by question, so that a change in the machine's load
         # (it may be shared) weighs on both sides alike.

@@ -1,27 +1,35 @@
-"""The chatbot's web API and page: a thin Flask layer over ``dllab.chat.service.ChatService``.
+"""The lab's web API and page: a thin Flask layer over ``dllab``, one blueprint per system.
 
-Routes: ``GET /`` (the page), ``POST /chat`` (one JSON answer), ``POST /chat/stream`` (Server-Sent Events:
-``token``... with ``audio`` events among them, one for the question and one per answer sentence as soon as
-it is said (``role`` ``answer_sentence``, ``index`` 0, 1...), then ``sources``, ``audio`` for the whole
-answer, ``done``; or ``error``), ``GET /audio/<id>`` (a WAV from the speech cache) and ``GET /health``.
-Every client mistake is a 4xx JSON ``{"error": ...}`` and ``/chat/stream`` checks everything before its
-200 status line; anything else is logged and answered with a generic 500, never a stack trace.
+- chat (``web/chat_routes.py``): ``POST /chat``, ``POST /chat/stream``, ``GET /audio/<id>``;
+- digits (``web/mnist_routes.py``): ``POST /mnist/predict``;
+- language models (``web/lm_routes.py``): ``POST /lm/generate`` (Server-Sent Events);
+- retrieval (``web/search_routes.py``): ``GET /search?q=…&k=…``;
+- report (``web/report_routes.py``): ``GET /report``;
+and here ``GET /`` (the page), ``GET /health`` (the chat service and each section's status).
+
+Every client mistake is a 4xx JSON ``{"error": ...}``; a section whose artifacts are missing answers 503
+with ``{"error", "build"}`` (the ``dvc repro`` command that makes them); anything else is logged and
+answered with a generic 500, never a stack trace.
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from flask import Flask, Response, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from dllab.chat.requests import BadRequest, body_limit, decode_json, loopback_name, parse_chat_request
-from dllab.chat.service import Busy, ChatService
+from dllab.chat.requests import body_limit, loopback_name
+from dllab.chat.service import CHAT_BUILD, Busy, ChatService
 from dllab.errors import UserError
+from dllab.lab import Lab, LabFiles
+from dllab.lazy import Unavailable
+from web import chat_routes, lm_routes, mnist_routes, report_routes, search_routes
+from web.responses import json_error
 
 log = logging.getLogger("web")
 HERE = Path(__file__).resolve().parent
+NO_CHAT_BODY_LIMIT = 64 * 1024  # requests' largest body when there is no chat (each section sets its own)
 
 SECURITY_HEADERS = {
     # Scripts, styles, audio and fetches only from this server: no inline script can run even if
@@ -38,10 +46,17 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(service: ChatService, loopback_only: bool = True) -> Flask:
-    """The app over ``service``; ``loopback_only`` refuses requests whose Host is not a loopback name."""
+def create_app(service: ChatService | None, loopback_only: bool = True, lab: Lab | None = None,
+               chat_down: Unavailable | None = None) -> Flask:
+    """The app over ``service`` and ``lab`` (default: this repository's pipeline outputs, searched with the
+    chat service's index); ``loopback_only`` refuses requests whose Host is not a loopback name. Without a
+    service (its files are missing: ``chat_down`` says which), the chat's routes answer 503 and the other
+    sections work as usual."""
+    if service is None and chat_down is None:
+        raise ValueError("create_app needs a chat service or the reason why there is none (chat_down)")
+    lab = lab or Lab(LabFiles.under(HERE.parent), retriever=service.retriever if service else None)
     app = Flask(__name__, static_folder=str(HERE / "static"), static_url_path="/static")
-    app.config["MAX_CONTENT_LENGTH"] = body_limit(service.params)
+    app.config["MAX_CONTENT_LENGTH"] = body_limit(service.params) if service else NO_CHAT_BODY_LIMIT
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
@@ -51,94 +66,56 @@ def create_app(service: ChatService, loopback_only: bool = True) -> Flask:
         # its requests carry that name in Host.
         host = request.headers.get("Host")
         if loopback_only and not loopback_name(host):
-            return _error(403, f"the Host header {host!r:.80} is not a loopback name; this server answers "
-                               "http://127.0.0.1 and http://localhost only (start it with --host to serve others)")
+            return json_error(403, f"the Host header {host!r:.80} is not a loopback name; this server answers "
+                                   "http://127.0.0.1 and http://localhost only (start it with --host to serve others)")
 
     @app.get("/")
     def index():
         return send_file(HERE / "index.html", mimetype="text/html", max_age=0)
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return "", 204  # no icon: browsers ask for one on every page (the report's too)
+
     @app.get("/health")
     def health():
-        return jsonify({"status": "ok", **service.health()})
+        chat = {"ready": True, "loaded": True, "build": CHAT_BUILD, "missing": []} if service else chat_down.status()
+        return jsonify({"status": "ok", **(service.health() if service else {}),
+                        "sections": {"chat": chat, **lab.status()}})
 
-    @app.post("/chat")
-    def chat():
-        asked = _chat_request(service)
-        result = service.ask(asked.question, asked.history)
-        return jsonify({"answer": result["answer"], "sources": result["sources"], "cited": result["cited"],
-                        "mode": result["mode"], "declined": result["declined"],
-                        "audio": {role: _audio_url(clip)["url"] for role, clip in result["audio"].items()},
-                        "timings": result["timings"], "history_kept": result["history_kept"]})
-
-    @app.post("/chat/stream")
-    def chat_stream():
-        asked = _chat_request(service)
-        turn = service.open_turn(asked.question, asked.history)  # Busy -> 503 before the stream starts
-        response = Response(_server_sent_events(turn), mimetype="text/event-stream")
-        response.call_on_close(turn.close)  # frees the queue place even if the stream never starts
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["X-Accel-Buffering"] = "no"  # proxies must not hold the tokens back
-        return response
-
-    @app.get("/audio/<clip_id>")
-    def audio(clip_id: str):
-        path = service.audio_path(clip_id)
-        if path is None:
-            return _error(404, "no such audio clip")
-        return send_file(path, mimetype="audio/wav", max_age=3600, conditional=True)
+    app.register_blueprint(chat_routes.blueprint(service) if service else chat_routes.unavailable_blueprint(chat_down))
+    for section in (mnist_routes, lm_routes, search_routes, report_routes):
+        app.register_blueprint(section.blueprint(lab))
 
     @app.after_request
     def secure(response: Response) -> Response:
-        response.headers.update(SECURITY_HEADERS)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)  # a route may set a stricter policy of its own (/report)
         return response
 
     _register_error_handlers(app)
     return app
 
 
-def _chat_request(service: ChatService):
-    if not request.is_json:
-        raise BadRequest("send the request as JSON with the header Content-Type: application/json")
-    return parse_chat_request(decode_json(request.get_data(cache=False)), service.params)
-
-
-def _server_sent_events(turn):
-    with turn:
-        try:
-            for event in turn:
-                data = _audio_url(event.data) if event.name == "audio" else event.data
-                yield f"event: {event.name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-        except Exception:  # the status line is already sent: report the failure as an event
-            log.exception("a streamed chat turn failed")
-            yield f"event: error\ndata: {json.dumps({'error': 'the answer could not be generated'})}\n\n"
-
-
-def _audio_url(clip: dict) -> dict:
-    return {**clip, "url": f"/audio/{clip['id']}"}
-
-
-def _error(status: int, message: str, headers: dict | None = None):
-    response = jsonify({"error": message})
-    response.status_code = status
-    response.headers.update(headers or {})
-    return response
-
-
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(UserError)  # BadRequest, and any other mistake a request could still trigger
     def bad_request(exc: UserError):
-        return _error(400, str(exc))
+        return json_error(400, str(exc))
 
     @app.errorhandler(Busy)
     def busy(exc: Busy):
-        return _error(503, str(exc), {"Retry-After": str(exc.retry_after)})
+        return json_error(503, str(exc), {"Retry-After": str(exc.retry_after)})
+
+    @app.errorhandler(Unavailable)
+    def unavailable(exc: Unavailable):
+        return json_error(503, str(exc), build=exc.build)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        limit = request.max_content_length
         messages = {404: "not found", 405: f"method {request.method} is not allowed here",
-                    413: f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"}
-        response = _error(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
+                    413: f"the request body is larger than {limit} bytes"}
+        response = json_error(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
@@ -146,4 +123,4 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return _error(500, "internal error; the server log has the details")
+        return json_error(500, "internal error; the server log has the details")

@@ -1,10 +1,14 @@
-"""The chatbot's web server: `python web/serve.py` then open http://127.0.0.1:8000.
+"""The lab's web server: `python web/serve.py` then open http://127.0.0.1:8000.
 
-Loads the model, the index and the voices once, then serves the page and the API with waitress
-(a production WSGI server). Listens on 127.0.0.1 unless --host says otherwise; --port 0 picks a free
-port. Prints one line `serving on http://HOST:PORT` when ready. The default files are those of this
-repository, whatever the working folder; paths given on the command line are read from the working
-folder. Ctrl-C or SIGTERM stops it cleanly: answers in progress end with an event, nothing is left behind.
+Loads the chat model, the index and the voices once, then serves the page and the API with waitress
+(a production WSGI server). The other sections (digits, language models, report) need only their own
+files: torch and their models load in the background once the server is up (on first use at the
+latest, or only then with --load-on-first-use), and a section whose files are missing answers 503
+naming the `dvc repro` stage that builds them. Listens on 127.0.0.1 unless --host says otherwise;
+--port 0 picks a free port. Prints one line `serving on http://HOST:PORT` when ready. The default files
+are those of this repository, whatever the working folder; paths given on the command line are read
+from the working folder. Ctrl-C or SIGTERM stops it cleanly: answers in progress end with an event,
+nothing is left behind.
 """
 import argparse
 import ipaddress
@@ -22,6 +26,7 @@ from dllab.cli import run  # noqa: E402
 from dllab.params import read_yaml, check_section  # noqa: E402
 from dllab.speech.config import KEYS as TTS_KEYS, SPEC as TTS_SPEC  # noqa: E402
 
+WARM_UP_WAIT_S = 60  # how long a stop waits for the background loading to end (it takes seconds)
 GRACE_S = 10  # how long a stop waits for the answers in progress to end and reach their clients
 
 
@@ -34,6 +39,14 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=REPO / "models/chromadb")
     parser.add_argument("--audio-cache", type=Path, default=REPO / "models/speech_cache",
                         help="folder of the spoken clips")
+    parser.add_argument("--mnist-model", type=Path, default=REPO / "models/mnist/model.pt")
+    parser.add_argument("--lstm", type=Path, default=REPO / "models/lstm/model.pt")
+    parser.add_argument("--transformer", type=Path, default=REPO / "models/transformer/model.pt")
+    parser.add_argument("--tokenizer", type=Path, default=REPO / "models/tokenizer")
+    parser.add_argument("--report", type=Path, default=REPO / "reports/index.html")
+    parser.add_argument("--load-on-first-use", action="store_true",
+                        help="load torch and the digit and language models on their first request instead of just "
+                             "after start-up (the server then holds ~475 MB less until someone uses them)")
     args = parser.parse_args()
     # Until the server runs, SIGTERM exits at once, through the same clean-up as an error.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -44,7 +57,7 @@ def main() -> None:
     chat = check_section("chat", raw.get("chat"), CHAT_SPEC, only=SERVE_KEYS, source=params_file)
     tts = check_section("tts", raw.get("tts"), TTS_SPEC, only=TTS_KEYS, source=params_file)
 
-    from dllab.chat.service import ChatService, check_capacity
+    from dllab.chat.service import check_capacity
     from dllab.errors import UserError
 
     try:
@@ -58,18 +71,55 @@ def main() -> None:
 
     import waitress
 
+    from dllab.lab import Lab, LabFiles
     from web.app import create_app
 
-    service = ChatService.start(model, index, audio, llm, chat, tts)
+    files = LabFiles(*(p.resolve() for p in (args.mnist_model, args.lstm, args.transformer, args.tokenizer,
+                                             args.report)), index)
+    service, chat_down = start_chat(model, index, audio, llm, chat, tts)
+    lab = Lab(files, retriever=service.retriever if service else None)
+    warming = None
     try:
+        for name, status in {"chat": chat_down.status() if chat_down else {"ready": True},
+                             **lab.status()}.items():
+            if not status["ready"]:
+                print(f"warning: {name} is unavailable until `{status['build']}` makes "
+                      f"{', '.join(status['missing'])}", file=sys.stderr, flush=True)
         sockets: dict = {}
-        server = waitress.create_server(create_app(service, loopback_only=loopback), map=sockets, host=args.host,
-                                        port=args.port, threads=chat["server_threads"], channel_timeout=300)
+        app = create_app(service, loopback_only=loopback, lab=lab, chat_down=chat_down)
+        server = waitress.create_server(app, map=sockets,
+                                        host=args.host, port=args.port, threads=chat["server_threads"],
+                                        channel_timeout=300)
         print(f"serving on http://{server.effective_host}:{server.effective_port}", flush=True)
+        if not args.load_on_first_use:
+            warming = lab.warm_in_background()  # torch, the MNIST model and both LMs: about 4 s, +475 MB
         serve_until_stopped(server, sockets, service)
     finally:
-        service.close()  # removes the private copy of the index
+        if warming is not None:
+            # A process that exits while a thread is still importing torch can crash (SIGSEGV) on its way out.
+            warming.join(timeout=WARM_UP_WAIT_S)
+        if service:
+            service.close()  # removes the private copy of the index
+        lab.close()
     print("stopped", flush=True)
+
+
+def start_chat(model: Path, index: Path, audio: Path, llm: dict, chat: dict, tts: dict):
+    """(the chat service, None), or (None, why it is down) when only its model or index is missing: the
+    other sections still work. Any other problem (a bad voice, a corrupt model) stops the server as before."""
+    from dllab.chat.service import CHAT_BUILD, ChatService, missing_chat_files
+    from dllab.errors import UserError
+    from dllab.lazy import Unavailable
+    from dllab.speech import Speaker
+
+    try:
+        return ChatService.start(model, index, audio, llm, chat, tts), None
+    except UserError as exc:
+        missing = missing_chat_files(model, index)
+        if not missing:
+            raise
+        Speaker.from_params(tts, audio)  # a bad voice is still an error at start-up, files or not
+        return None, Unavailable(f"the chatbot is unavailable: {exc}", CHAT_BUILD, missing)
 
 
 def is_loopback(host: str) -> bool:
@@ -103,9 +153,10 @@ def serve_until_stopped(server, sockets: dict, service) -> None:
         while not stop.is_set():
             turn()
         server.accepting = False  # no new connections
-        service.stop()
+        if service:
+            service.stop()
         deadline = time.monotonic() + GRACE_S
-        while time.monotonic() < deadline and (service.in_flight or _sending(sockets, server)):
+        while time.monotonic() < deadline and ((service and service.in_flight) or _sending(sockets, server)):
             turn()
     finally:
         for sig, handler in previous.items():

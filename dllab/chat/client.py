@@ -130,6 +130,28 @@ def stream_chat(base_url: str, question: str, history: list[dict] | None = None,
     return result
 
 
+def wait_until_loaded(base_url: str, timeout: float = 120) -> float:
+    """Seconds until /health says that every section whose files exist is loaded (the server loads them in
+    the background after start-up); UserError after ``timeout``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        sections = json.loads(get(base_url, "/health")[2])["sections"]
+        if all(section["loaded"] or not section["ready"] for section in sections.values()):
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise UserError(f"the server's sections did not load within {timeout:.0f} s: {sections}")
+
+
+def post_events(base_url: str, path: str, payload, timeout: float = 300) -> Iterator[tuple[str, dict, float]]:
+    """POST JSON to a Server-Sent Events route; yield (event name, data, seconds since the request was sent)."""
+    request = urllib.request.Request(base_url + path, data=json.dumps(payload).encode("utf-8"), method="POST",
+                                     headers={"Content-Type": "application/json", "Accept": "text/event-stream"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        for name, data in _events(response):
+            yield name, data, time.perf_counter() - started
+
+
 def _events(response) -> Iterator[tuple[str, dict]]:
     """Server-Sent Events from a streamed HTTP response: (event name, decoded JSON data)."""
     name, data = "message", []

@@ -33,6 +33,14 @@ SPARE_THREADS = 4         # server threads beyond the queue places: the page, /h
 POLL_S = 0.1              # how often a waiting turn looks for finished speech and for a stop
 
 
+CHAT_BUILD = "dvc repro llm_download rag_index"  # the stages that make the chat's model and index
+
+
+def missing_chat_files(model_path, index_dir) -> list[str]:
+    """The chat's files that do not exist: the GGUF model and the index's database."""
+    return [str(path) for path in (Path(model_path), Path(index_dir) / "chroma.sqlite3") if not path.exists()]
+
+
 class Busy(Exception):
     """No place for this request (the queue is full, or the server is stopping); retry after ``retry_after`` s."""
 

@@ -42,6 +42,8 @@ class Hit:
     page: int | None  # 1-based PDF page; None for text files
     score: float  # fused relevance in [0, 1], higher is better (see Retriever.search)
     chunk_id: str
+    dense: float | None = None    # cosine similarity of the question and the chunk, before fusion
+    lexical: float | None = None  # BM25 score of the chunk for the question, before fusion
 
 
 class Retriever:
@@ -124,7 +126,7 @@ class Retriever:
                  + weight * _min_max(lexical[candidates]))  # (n_candidates,)
         scores = dict(zip(candidates, fused.tolist()))
         best = sorted(scores, key=lambda i: (-scores[i], i))[:k]
-        return [self._hit(i, scores[i]) for i in best]
+        return [self._hit(i, scores[i], dense[i], float(lexical[i])) for i in best]
 
     def _query_vector(self, question: str) -> np.ndarray:
         """The question's embedding; recent ones are kept, as chat users and evaluations repeat questions."""
@@ -165,9 +167,10 @@ class Retriever:
         vectors = np.asarray(stored["embeddings"], dtype=np.float32)  # (n, dimension), unit length
         return {self.position[chunk_id]: float(cosine) for chunk_id, cosine in zip(stored["ids"], vectors @ query)}
 
-    def _hit(self, i: int, score: float) -> Hit:
+    def _hit(self, i: int, score: float, dense: float, lexical: float) -> Hit:
         meta = self.metadatas[i]
-        return Hit(self.texts[i], meta["file"], meta["page"] or None, round(score, 4), self.ids[i])
+        return Hit(self.texts[i], meta["file"], meta["page"] or None, round(score, 4), self.ids[i],
+                   round(dense, 4), round(lexical, 4))
 
 
 def _min_max(values: np.ndarray) -> np.ndarray:

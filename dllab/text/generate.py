@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 from dllab.errors import UserError
 
@@ -28,9 +29,10 @@ def check_sampling(temperature: float, top_k: int, max_new_tokens: int) -> None:
         raise UserError(f"max_new_tokens = {max_new_tokens} is not allowed; use an integer >= 0")
 
 
-def generate(model, tokenizer, prompt: str, max_new_tokens: int = 100, temperature: float = 0.8,
-             top_k: int = 50, seed: int = 0) -> str:
-    """The text that ``model`` writes after ``prompt`` (the prompt itself is not repeated)."""
+def sample(model, tokenizer, prompt: str, max_new_tokens: int = 100, temperature: float = 0.8,
+           top_k: int = 50, seed: int = 0) -> Iterator[tuple[int, float]]:
+    """Each token ``model`` writes after ``prompt``, as it is drawn, with its probability under the
+    distribution it was drawn from (after temperature and top-k)."""
     import torch
 
     check_sampling(temperature, top_k, max_new_tokens)
@@ -39,7 +41,7 @@ def generate(model, tokenizer, prompt: str, max_new_tokens: int = 100, temperatu
     tokens = list(tokenizer.encode(prompt) or tokenizer.newline_ids)
     if not model.recurrent:
         tokens = tokens[-model.context:]
-    start, unread, state = len(tokens), list(tokens), None
+    unread, state = list(tokens), None
     model.eval()
     with torch.no_grad():
         for _ in range(max_new_tokens):
@@ -49,14 +51,42 @@ def generate(model, tokenizer, prompt: str, max_new_tokens: int = 100, temperatu
                 logits, _ = model(torch.tensor([tokens[-model.context:]], device=device))
             scores = logits[0, -1].float().cpu() / temperature  # (vocab,)
             top = torch.topk(scores, min(top_k, len(scores)))
-            choice = top.indices[torch.multinomial(torch.softmax(top.values, 0), 1, generator=generator)].item()
+            probabilities = torch.softmax(top.values, 0)  # (top_k,)
+            drawn = torch.multinomial(probabilities, 1, generator=generator).item()
+            choice = top.indices[drawn].item()
             tokens.append(choice)
             unread = [choice]
-    return tokenizer.decode(tokens[start:])
+            yield choice, probabilities[drawn].item()
+
+
+def generate(model, tokenizer, prompt: str, max_new_tokens: int = 100, temperature: float = 0.8,
+             top_k: int = 50, seed: int = 0) -> str:
+    """The text that ``model`` writes after ``prompt`` (the prompt itself is not repeated)."""
+    return tokenizer.decode([token for token, _ in sample(model, tokenizer, prompt, max_new_tokens,
+                                                          temperature, top_k, seed)])
+
+
+def stream_pieces(model, tokenizer, prompt: str, max_new_tokens: int = 100, temperature: float = 0.8,
+                  top_k: int = 50, seed: int = 0) -> Iterator[dict]:
+    """``generate``'s text as it is written: one ``{"text", "p", "tokens"}`` per BPE piece, ``p`` its
+    probability (4 significant digits). Byte-fallback tokens that only make a character together (an
+    emoji's four bytes) come as one piece with the product of their probabilities. The pieces join
+    into ``generate``'s text."""
+    tokens, written, p, count = [], "", 1.0, 0
+    for token, probability in sample(model, tokenizer, prompt, max_new_tokens, temperature, top_k, seed):
+        tokens.append(token)
+        p, count = p * probability, count + 1
+        text = tokenizer.decode(tokens)
+        if text.endswith("\ufffd"):
+            continue  # an incomplete UTF-8 character: wait for its other bytes
+        yield {"text": text[len(written):], "p": float(f"{p:.4g}"), "tokens": count}
+        written, p, count = text, 1.0, 0
+    if count:  # bytes that never completed a character
+        yield {"text": tokenizer.decode(tokens)[len(written):], "p": float(f"{p:.4g}"), "tokens": count}
 
 
 @lru_cache(maxsize=4)
-def _load(model_path: str, tokenizer_path: str):
+def load_model(model_path: str, tokenizer_path: str):
     from dllab.text.checkpoint import load_checkpoint
     from dllab.text.tokenizer import Tokenizer
 
@@ -68,7 +98,7 @@ def generate_text_bpe(prompt: str, max_new_tokens: int = 100, temperature: float
                       seed: int = 0, model_path: str = DEFAULT_MODELS["lstm"],
                       tokenizer_path: str = DEFAULT_TOKENIZER) -> str:
     """The prompt followed by the LSTM's continuation (BPE tokens)."""
-    model, tokenizer = _load(str(model_path), str(tokenizer_path))
+    model, tokenizer = load_model(str(model_path), str(tokenizer_path))
     return prompt + generate(model, tokenizer, prompt, max_new_tokens, temperature, top_k, seed)
 
 
@@ -76,7 +106,7 @@ def generate_text_transformer(prompt: str, max_new_tokens: int = 100, temperatur
                               seed: int = 0, model_path: str = DEFAULT_MODELS["transformer"],
                               tokenizer_path: str = DEFAULT_TOKENIZER) -> str:
     """The prompt followed by the Transformer's continuation."""
-    model, tokenizer = _load(str(model_path), str(tokenizer_path))
+    model, tokenizer = load_model(str(model_path), str(tokenizer_path))
     return prompt + generate(model, tokenizer, prompt, max_new_tokens, temperature, top_k, seed)
 
 

@@ -1,4 +1,6 @@
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -6,6 +8,39 @@ import yaml
 from dllab.chat.client import running_server
 from tests.chat import helpers
 from tests.conftest import REPO, copy_repo, run_in
+
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required", "--window-size=1100,900"]
+
+
+@pytest.fixture()
+def browser(tmp_path):
+    """Debian's headless Chromium through Selenium; its console messages are kept (driver.get_log("browser"))."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    assert shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER), "install Debian's chromium and chromium-driver"
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS + [f"--user-data-dir={tmp_path / 'profile'}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture()
+def screenshots(tmp_path) -> Path:
+    """Where the browser tests save a screenshot of each section: $DLLAB_SCREENSHOTS (`make screenshots`
+    sets reports/web), else the test's temporary folder."""
+    folder = Path(os.environ.get("DLLAB_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -55,4 +90,39 @@ def live_server(tmp_path_factory):
     params.write_text(yaml.safe_dump(helpers.server_params(), allow_unicode=True), encoding="utf-8")
     with running_server("--params", str(params), "--model", str(helpers.model_file(base)),
                         "--index", str(helpers.index_dir(base)), "--audio-cache", str(base / "server-audio")) as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def lab_files(base, mnist_raw):
+    from tests.web.lab import lab_files
+
+    return lab_files(base, mnist_raw)
+
+
+@pytest.fixture(scope="session")
+def lab_app(chat_service, lab_files):
+    """The app with every section: the test chat service, its index for the search, the lab's files."""
+    from dllab.lab import Lab
+    from web.app import create_app
+
+    return create_app(chat_service, lab=Lab(lab_files, retriever=chat_service.retriever))
+
+
+@pytest.fixture()
+def lab_client(lab_app):
+    return lab_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory, lab_files):
+    """The real `python web/serve.py` with the test chat model, index and params and the lab's files."""
+    base = tmp_path_factory.getbasetemp()
+    params = base / "lab-server-params.yaml"
+    params.write_text(yaml.safe_dump(helpers.server_params(), allow_unicode=True), encoding="utf-8")
+    with running_server("--params", str(params), "--model", str(helpers.model_file(base)),
+                        "--index", str(helpers.index_dir(base)), "--audio-cache", str(base / "lab-server-audio"),
+                        "--mnist-model", str(lab_files.mnist_model), "--lstm", str(lab_files.lstm),
+                        "--transformer", str(lab_files.transformer), "--tokenizer", str(lab_files.tokenizer),
+                        "--report", str(lab_files.report)) as (url, _):
         yield url

@@ -1,5 +1,6 @@
 """The Flask API over the real chat service: answers, streaming, every bad input, security headers."""
 import json
+import re
 
 import pytest
 
@@ -147,7 +148,10 @@ def test_health_page_and_static_files(client):
     page = client.get("/")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and '<script src="/static/app.js" defer></script>' in html
-    assert html.count("<script") == 1 and "onclick" not in html and "http" not in html  # no inline code, no CDN
+    scripts = re.findall(r"<script[^>]*>", html)
+    assert len(scripts) == html.count("<script") == 5 and all(re.fullmatch(r'<script src="/static/\w+\.js" defer>', tag)
+                                                                for tag in scripts)
+    assert "onclick" not in html and "http" not in html  # no inline code, no CDN
     assert_security_headers(page)
     script = client.get("/static/app.js").get_data(as_text=True)
     assert "innerHTML" not in script and "textContent" in script

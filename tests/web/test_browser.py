@@ -7,7 +7,6 @@ second test run does not clash with it.
 """
 import json
 import re
-import shutil
 
 import pytest
 
@@ -15,10 +14,6 @@ from dllab.chat.client import running_server
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required", "--window-size=1100,900"]
 QUESTION = "Quelles sont les différentes variantes de la tarte aux pommes ? <b>vite</b>"
 
 # An audio element of the page: its source's first bytes, then whether it loads (readyState >= 2) and
@@ -41,23 +36,7 @@ fetch(audio.src).then(r => r.arrayBuffer().then(buf => {
 """
 
 
-@pytest.fixture()
-def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    assert shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER), "install Debian's chromium and chromium-driver"
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS + [f"--user-data-dir={tmp_path / 'profile'}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_script_timeout(30)
-    yield driver
-    driver.quit()
-
-
-def test_the_readme_server_streams_the_answer_and_says_both_voices(browser, readme_repo, tmp_path):
+def test_the_readme_server_streams_the_answer_and_says_both_voices(browser, readme_repo, screenshots):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -105,7 +84,7 @@ def test_the_readme_server_streams_the_answer_and_says_both_voices(browser, read
             assert audio["head"][:4] == "RIFF" and audio["head"][8:12] == "WAVE"
             assert audio["readyState"] >= 2 and audio["duration"] > 0.2, audio
             assert isinstance(audio["played"], float) and audio["played"] > 0, audio
-        assert browser.save_screenshot(str(tmp_path / "page.png"))  # kept in pytest's temp folder to look at
+        assert browser.save_screenshot(str(screenshots / "chat.png"))
 
 
 def test_a_server_error_is_shown_in_the_page(browser, live_server):

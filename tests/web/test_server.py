@@ -66,16 +66,31 @@ def serve(tmp_path, *args):
                           text=True, timeout=120, cwd=tmp_path)
 
 
-def test_start_up_without_model_or_index_says_which_stages_to_run(tmp_path):
+def test_without_model_or_index_the_chat_says_which_stages_to_run_and_the_rest_works(tmp_path, lab_files, mnist_raw):
+    from tests.web.lab import mnist_test_digits
+
     params = tmp_path / "params.yaml"
     params.write_text(json.dumps(helpers.server_params()), encoding="utf-8")
-    failed = serve(tmp_path, "--params", str(params), "--model", str(tmp_path / "none.gguf"),
-                   "--index", str(tmp_path / "no-index"), "--audio-cache", str(tmp_path / "audio"))
-    assert failed.returncode == 2 and "Traceback" not in failed.stderr
-    error = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
-    assert len(error) == 1
-    assert "none.gguf is missing" in error[0] and "dvc repro llm_download" in error[0]
-    assert "no-index" in error[0] and "dvc repro rag_index" in error[0]
+    lab = ["--mnist-model", str(lab_files.mnist_model), "--lstm", str(lab_files.lstm), "--transformer",
+           str(lab_files.transformer), "--tokenizer", str(lab_files.tokenizer), "--report", str(lab_files.report)]
+    with running_server("--params", str(params), "--model", str(tmp_path / "none.gguf"), "--index",
+                        str(tmp_path / "no-index"), "--audio-cache", str(tmp_path / "audio"), *lab) as (url, _):
+        status, headers, body = post_json(url, "/chat", {"question": QUESTIONS[0][0]})
+        error = json.loads(body)
+        assert status == 503 and error["build"] == "dvc repro llm_download rag_index"
+        assert "none.gguf is missing" in error["error"] and "dvc repro llm_download" in error["error"]
+        assert "no-index" in error["error"] and "dvc repro rag_index" in error["error"]
+        assert post_json(url, "/chat/stream", {"question": QUESTIONS[0][0]})[0] == 503
+        search = get(url, "/search?q=tarte")
+        assert search[0] == 503 and json.loads(search[2])["build"] == "dvc repro rag_index"
+        health = json.loads(get(url, "/health")[2])
+        assert health["sections"]["chat"] == {"ready": False, "loaded": False, "build": "dvc repro llm_download rag_index",
+                                              "missing": [str(tmp_path / "none.gguf"),
+                                                          str(tmp_path / "no-index" / "chroma.sqlite3")]}
+        label, image = mnist_test_digits(mnist_raw)[0]
+        digit = post_json(url, "/mnist/predict", {"pixels": image.reshape(-1).tolist()})
+        assert digit[0] == 200 and json.loads(digit[2])["prediction"] == label
+        assert get(url, "/report")[0] == 200 and get(url, "/")[0] == 200
 
 
 def test_start_up_with_a_bad_param_or_voice_is_one_line(tmp_path):
@@ -211,7 +226,13 @@ def test_too_few_threads_for_the_queue_is_refused_at_start_up(tmp_path, base):
 
 
 def test_listening_beyond_loopback_warns_that_there_is_no_authentication(tmp_path):
-    # The model is missing so that nothing listens: the warning comes before anything is loaded.
-    failed = serve(tmp_path, "--host", "0.0.0.0", "--model", str(tmp_path / "none.gguf"))
+    # A voice that does not exist stops the start-up, so that nothing listens: the warning comes before
+    # anything is loaded.
+    params = helpers.server_params()
+    params["tts"]["engine"] = "espeak"
+    params["tts"]["answer_voice"]["espeak"] = "xx-no-such-voice"
+    (tmp_path / "v.yaml").write_text(json.dumps(params), encoding="utf-8")
+    failed = serve(tmp_path, "--host", "0.0.0.0", "--params", str(tmp_path / "v.yaml"),
+                   "--model", str(tmp_path / "none.gguf"))
     assert "warning: listening on 0.0.0.0" in failed.stderr and "no authentication" in failed.stderr
     assert failed.returncode == 2

@@ -1,10 +1,9 @@
-// The chat page: streams answers from POST /chat/stream (Server-Sent Events read from fetch, since
+// The chat section: streams answers from POST /chat/stream (Server-Sent Events read from fetch, since
 // EventSource cannot POST), shows the sources and plays the two voices. Every piece of text coming from
 // the server or the user is put in the page with textContent, never parsed as HTML.
 "use strict";
 
 const state = { history: [], maxHistory: 20, busy: false };
-const $ = (id) => document.getElementById(id);
 
 document.addEventListener("DOMContentLoaded", () => {
   $("ask-form").addEventListener("submit", (event) => { event.preventDefault(); ask(); });
@@ -19,6 +18,10 @@ async function loadHealth() {
   try {
     const response = await fetch("/health");
     const health = await response.json();
+    if (!health.model) {  // the chat's model or index is missing: the section's notice says which stage makes them
+      $("server-info").textContent = "Chatbot indisponible.";
+      return;
+    }
     const index = health.index.chunks !== undefined ? `${health.index.chunks} passages indexés` : "index chargé";
     $("server-info").textContent = `Modèle ${health.model.name} · ${index} · voix ${health.tts.engine}`;
     if (health.limits) {
@@ -66,46 +69,15 @@ async function ask() {
   $("question").focus();
 }
 
-async function errorMessage(response) {
-  try {
-    const body = await response.json();
-    const wait = response.headers.get("Retry-After");
-    return body.error + (wait ? ` (réessayez dans ${wait} s)` : "");
-  } catch (err) {
-    return `Erreur ${response.status}`;
-  }
-}
-
-// Server-Sent Events: blocks separated by a blank line, each with "event:" and "data:" lines.
+// Server-Sent Events (read by readServerEvents, common.js): the answer is the "done" event's.
 async function readEvents(response, turn) {
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
   let answer = null;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const result = handleEvent(parseEvent(block), turn);
-      if (result !== undefined) answer = result;
-    }
-  }
+  await readServerEvents(response, (event) => {
+    const result = handleEvent(event, turn);
+    if (result !== undefined) answer = result;
+  });
   if (answer === null) throw new Error("La réponse s'est interrompue.");
   return answer;
-}
-
-function parseEvent(block) {
-  let name = "message";
-  const data = [];
-  for (const line of block.split("\n")) {
-    if (line.startsWith("event:")) name = line.slice(6).trim();
-    else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
-  }
-  return { name, data: data.length ? JSON.parse(data.join("\n")) : {} };
 }
 
 function handleEvent(event, turn) {

@@ -1,0 +1,29 @@
+"""``POST /mnist/predict``: a drawn digit (784 pixels as JSON, or a PNG) → the MLP's ten probabilities."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from dllab.chat.requests import BadRequest
+from dllab.lab import Lab
+from dllab.mnist.predict import pixels_from_json, pixels_from_png
+from web.responses import json_body
+
+MAX_BODY_BYTES = 1 << 20  # a 280×280 drawing is ~10 kB as PNG and 784 numbers ~16 kB as JSON
+
+
+def blueprint(lab: Lab) -> Blueprint:
+    routes = Blueprint("mnist", __name__)
+
+    @routes.post("/mnist/predict")
+    def predict():
+        request.max_content_length = MAX_BODY_BYTES
+        reader = lab.digits.get()  # Unavailable -> 503 naming `dvc repro mnist_train`
+        if request.mimetype == "image/png":
+            ink = pixels_from_png(request.get_data(cache=False))
+        elif request.is_json:
+            ink = pixels_from_json(json_body())
+        else:
+            raise BadRequest('send {"pixels": [784 numbers]} as application/json, or a PNG as image/png')
+        return jsonify(reader.read(ink))
+
+    return routes
