@@ -61,7 +61,7 @@ def running_llama_server(model_path: str | Path, threads: int = 1, n_ctx: int = 
              "--n_ctx", str(n_ctx), "--interrupt_requests", "False"],
             stdout=log, stderr=subprocess.STDOUT, text=True)
         try:
-            _wait_until_answering(f"http://127.0.0.1:{port}/", process, log, start_timeout)
+            wait_until_answering(f"http://127.0.0.1:{port}/", process, log, start_timeout)
             yield f"http://127.0.0.1:{port}/v1", process
         finally:
             process.kill()
@@ -77,7 +77,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_until_answering(url: str, process: subprocess.Popen, log, timeout: float) -> None:
+def wait_until_answering(url: str, process: subprocess.Popen, log, timeout: float) -> None:
     """Until ``url`` answers HTTP (any status); UserError with the log's tail if the process exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

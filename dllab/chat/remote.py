@@ -61,6 +61,7 @@ class RemoteChatModel:
     def from_params(cls, params: dict) -> "RemoteChatModel":
         import httpx
 
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
         model = cls(base_url(params["source"]), params["remote_model"], params["n_ctx"], params["max_tokens"],
                     params["temperature"], params["repeat_penalty"], params["seed"],
                     params["remote_connect_timeout"], params["remote_read_timeout"], params["remote_retries"])
