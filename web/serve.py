@@ -61,6 +61,7 @@ def main() -> None:
     from web.app import create_app
 
     service = ChatService.start(model, index, audio, llm, chat, tts)
+    warn_if_the_llm_server_is_down(service)
     try:
         sockets: dict = {}
         server = waitress.create_server(create_app(service, loopback_only=loopback), map=sockets, host=args.host,
@@ -70,6 +71,18 @@ def main() -> None:
     finally:
         service.close()  # removes the private copy of the index
     print("stopped", flush=True)
+
+
+def warn_if_the_llm_server_is_down(service) -> None:
+    """A remote LLM server may start after the chat server: say so, then answer 503 until it does."""
+    from dllab.chat.remote import Unavailable
+
+    if service.params["answer_mode"] != "generate":
+        return
+    try:
+        service.model.check_available()
+    except Unavailable as exc:
+        print(f"warning: {exc}; questions get 503 until it answers", file=sys.stderr, flush=True)
 
 
 def is_loopback(host: str) -> bool:
