@@ -7,6 +7,8 @@ the question set, their passages from the index) both ways, one question at a ti
 goes first. Greedy decoding (temperature 0) so both sides write the same tokens. Measures decoding tokens/s
 (tokens after the first over the time since the first, as the chat service counts them) and time to first
 token; writes medians, the remote/in-process ratios and the machine to reports/bench/remote_llm.json.
+Both sides run with the same OpenMP wait policy (``--omp-wait-policy``, PASSIVE by default: the server needs it,
+see ``dllab.chat.client.running_llama_server``), so the ratio measures the HTTP and SSE path alone.
 Run: `python bench/remote_llm.py` (about 2 minutes on 2 quiet cores).
 """
 import argparse
@@ -16,6 +18,8 @@ import time
 
 
 def main() -> None:
+    policy = _policy_from_argv()
+    os.environ["OMP_WAIT_POLICY"] = policy  # before llama.cpp's OpenMP runtime starts, here and in the server
     from dllab.chat.client import running_llama_server
     from dllab.chat.config import LLM_SPEC, MODEL_KEYS
     from dllab.chat.llm import ChatModel
@@ -33,6 +37,7 @@ def main() -> None:
     parser.add_argument("--index", default="models/chromadb")
     parser.add_argument("--questions", default="data/eval/questions.yaml")
     parser.add_argument("--count", type=int, default=8, help="questions answered both ways")
+    parser.add_argument("--omp-wait-policy", choices=["PASSIVE", "ACTIVE"], default="PASSIVE")
     parser.add_argument("--out", default="reports/bench/remote_llm.json")
     args = parser.parse_args()
     llm = {**load_section(args.params, "llm", LLM_SPEC, only=MODEL_KEYS), "temperature": 0.0}
@@ -65,7 +70,7 @@ def main() -> None:
     report = {
         "what": "decoding tokens/s and first token, same GGUF, same prompts and threads: python -m llama_cpp.server "
                 "over loopback HTTP (SSE) against llama-cpp-python in process",
-        "model": args.model, "threads": llm["threads"], "n_ctx": llm["n_ctx"], "max_tokens": llm["max_tokens"],
+        "model": args.model, "omp_wait_policy": policy, "threads": llm["threads"], "n_ctx": llm["n_ctx"], "max_tokens": llm["max_tokens"],
         "questions": len(runs), **summary,
         "tokens_per_s_ratio": round(summary["remote"]["tokens_per_s"] / summary["in_process"]["tokens_per_s"], 3),
         "first_token_ratio": round(summary["remote"]["first_token_s"] / summary["in_process"]["first_token_s"], 3),
@@ -78,6 +83,14 @@ def main() -> None:
     print(f"remote/in-process tokens/s: {report['tokens_per_s_ratio']} ({summary['remote']['tokens_per_s']} vs "
           f"{summary['in_process']['tokens_per_s']}); first token {summary['remote']['first_token_s']} s vs "
           f"{summary['in_process']['first_token_s']} s; load average {report['load_average']} → {args.out}")
+
+
+def _policy_from_argv() -> str:
+    import sys
+
+    if "--omp-wait-policy" in sys.argv[:-1]:
+        return sys.argv[sys.argv.index("--omp-wait-policy") + 1]
+    return "PASSIVE"
 
 
 def timed(model, messages: list[dict]) -> dict:

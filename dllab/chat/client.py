@@ -53,7 +53,7 @@ def running_llama_server(model_path: str | Path, threads: int = 1, n_ctx: int = 
     ``--interrupt_requests False``: by default that server cancels a generation in progress whenever another
     request arrives. ``OMP_WAIT_POLICY=PASSIVE``: that server computes each token on another worker thread,
     each with its own OpenMP team, and the idle teams' spinning made generation 10 times slower on 2 loaded
-    cores (2.6 against 25 tokens/s). Always killed on exit.
+    cores (2.6 against 25 tokens/s); an OMP_WAIT_POLICY already set is kept. Always killed on exit.
     """
     import os
 
@@ -63,7 +63,7 @@ def running_llama_server(model_path: str | Path, threads: int = 1, n_ctx: int = 
             [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
              "--port", str(port), "--n_threads", str(threads), "--n_threads_batch", str(threads),
              "--n_ctx", str(n_ctx), "--interrupt_requests", "False"],
-            stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+            stdout=log, stderr=subprocess.STDOUT, text=True, env={"OMP_WAIT_POLICY": "PASSIVE", **os.environ})
         try:
             wait_until_answering(f"http://127.0.0.1:{port}/", process, log, start_timeout)
             yield f"http://127.0.0.1:{port}/v1", process
