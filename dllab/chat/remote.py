@@ -112,7 +112,7 @@ class RemoteChatModel:
             with self._client.stream("POST", f"{self.url}/chat/completions", json=body) as response:
                 if response.status_code >= 400:
                     raise self._refused(response)
-                yield from _pieces(response.iter_lines())
+                yield from _pieces(response.iter_lines(), self.url)
         except httpx.TimeoutException as exc:
             raise self._timed_out(exc) from None
         except httpx.ConnectError as exc:
@@ -145,7 +145,7 @@ class RemoteChatModel:
         return Unavailable(message)
 
 
-def _pieces(lines: Iterator[str]) -> Iterator[str]:
+def _pieces(lines: Iterator[str], url: str) -> Iterator[str]:
     """The ``delta.content`` of each Server-Sent Event ``data:`` line, until ``data: [DONE]``."""
     for line in lines:
         if not line.startswith("data:"):
@@ -153,14 +153,17 @@ def _pieces(lines: Iterator[str]) -> Iterator[str]:
         data = line[5:].strip()
         if data == "[DONE]":
             return
-        chunk = json.loads(data)
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise Unavailable(f"the LLM server {url} sent something that is not JSON: {data[:100]!r}") from None
         if "error" in chunk:  # some servers report failures inside the stream
-            raise Unavailable(f"the LLM server failed during the answer: {_message(chunk['error'])}")
+            raise Unavailable(f"the LLM server {url} failed during the answer ({_message(chunk['error'])})")
         choices = chunk.get("choices") or [{}]
         piece = (choices[0].get("delta") or {}).get("content")
         if piece:
             yield piece
-    raise Unavailable("the LLM server ended the answer without its end marker (data: [DONE])")
+    raise Unavailable(f"the LLM server {url} failed during the answer (the stream ended without data: [DONE])")
 
 
 def _error_detail(response) -> str:

@@ -137,6 +137,18 @@ def test_a_server_that_is_down_is_a_503_before_the_turn_starts(chat_service):
         assert [e.name for e in turn][-1] == "done"
 
 
+def test_streams_that_end_badly_are_unavailable_with_the_reason():
+    from dllab.chat.remote import _pieces
+
+    token = 'data: {"choices": [{"delta": {"content": "Bon"}}]}'
+    assert list(_pieces(iter(["", token, ": keep-alive", token, "data: [DONE]"]), "U")) == ["Bon", "Bon"]
+    for lines, reason in (([token], "the stream ended without data: \\[DONE\\]"),
+                          (['data: {"error": {"message": "out of memory"}}'], "out of memory"),
+                          (["data: <html>"], "not JSON: '<html>'")):
+        with pytest.raises(Unavailable, match=f"the LLM server U .*{reason}"):
+            list(_pieces(iter(lines), "U"))
+
+
 def test_the_token_estimate_over_counts_the_real_tokenizer(chat_service):
     remote = RemoteChatModel.from_params(check_section("llm", remote_params("http://127.0.0.1:9/v1")["llm"],
                                                        LLM_SPEC))
