@@ -4,8 +4,8 @@ Any server that speaks OpenAI's chat-completions API with streaming serves: llam
 llama-cpp-python's ``python -m llama_cpp.server``, vLLM (``vllm serve``), Ollama (``/v1``). ``llm.remote_model``
 is the model name sent with each request.
 
-The client is httpx (already locked as chromadb's dependency; the ``openai`` package would add five packages
-for one streaming POST). Timeouts: ``llm.remote_connect_timeout`` to connect, ``llm.remote_read_timeout`` for
+The client is httpx (already locked as chromadb's dependency; today's ``openai`` package would add itself, jiter
+and a second HTTP client, httpx2, for one streaming POST). Timeouts: ``llm.remote_connect_timeout`` to connect, ``llm.remote_read_timeout`` for
 each read, so a server that goes silent mid-answer is noticed within that time, never waited on for ever.
 A refused or timed-out connection is retried ``llm.remote_retries`` times with exponential backoff (0.5 s,
 1 s, ...; httpcore's own retries). Every failure is raised as ``Unavailable`` with a sentence naming the
