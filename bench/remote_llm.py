@@ -7,8 +7,9 @@ the question set, their passages from the index) both ways, one question at a ti
 goes first. Greedy decoding (temperature 0) so both sides write the same tokens. Measures decoding tokens/s
 (tokens after the first over the time since the first, as the chat service counts them) and time to first
 token; writes medians, the remote/in-process ratios and the machine to reports/bench/remote_llm.json.
-Both sides run with the same OpenMP wait policy (``--omp-wait-policy``, PASSIVE by default: the server needs it,
-see ``dllab.chat.client.running_llama_server``), so the ratio measures the HTTP and SSE path alone.
+OpenMP wait policies: the server's ``--server-policy`` (PASSIVE by default: that server needs it, see
+``dllab.chat.client.running_llama_server``), in process ``--in-process-policy`` (default: none set, as the chat
+server runs; PASSIVE on both sides measures the HTTP and SSE path alone).
 Run: `python bench/remote_llm.py` (about 2 minutes on 2 quiet cores).
 """
 import argparse
@@ -18,8 +19,9 @@ import time
 
 
 def main() -> None:
-    policy = _policy_from_argv()
-    os.environ["OMP_WAIT_POLICY"] = policy  # before llama.cpp's OpenMP runtime starts, here and in the server
+    policy = _option("--in-process-policy", "default")
+    if policy != "default":
+        os.environ["OMP_WAIT_POLICY"] = policy  # before llama.cpp's OpenMP runtime starts
     from dllab.chat.client import running_llama_server
     from dllab.chat.config import LLM_SPEC, MODEL_KEYS
     from dllab.chat.llm import ChatModel
@@ -37,7 +39,8 @@ def main() -> None:
     parser.add_argument("--index", default="models/chromadb")
     parser.add_argument("--questions", default="data/eval/questions.yaml")
     parser.add_argument("--count", type=int, default=8, help="questions answered both ways")
-    parser.add_argument("--omp-wait-policy", choices=["PASSIVE", "ACTIVE"], default="PASSIVE")
+    parser.add_argument("--in-process-policy", choices=["default", "PASSIVE", "ACTIVE"], default="default")
+    parser.add_argument("--server-policy", choices=["PASSIVE", "ACTIVE"], default="PASSIVE")
     parser.add_argument("--out", default="reports/bench/remote_llm.json")
     args = parser.parse_args()
     llm = {**load_section(args.params, "llm", LLM_SPEC, only=MODEL_KEYS), "temperature": 0.0}
@@ -49,7 +52,8 @@ def main() -> None:
     retriever.close()
 
     load_before = os.getloadavg()
-    with running_llama_server(args.model, threads=llm["threads"], n_ctx=llm["n_ctx"]) as (url, _):
+    with running_llama_server(args.model, threads=llm["threads"], n_ctx=llm["n_ctx"],
+                              omp_wait_policy=args.server_policy) as (url, _):
         remote = RemoteChatModel.from_params({**llm, "source": f"openai:{url}", "remote_model": "bench"})
         sides = {"in_process": local, "remote": remote}
         for model in sides.values():  # warm-up: first calls pay for allocations
@@ -70,7 +74,7 @@ def main() -> None:
     report = {
         "what": "decoding tokens/s and first token, same GGUF, same prompts and threads: python -m llama_cpp.server "
                 "over loopback HTTP (SSE) against llama-cpp-python in process",
-        "model": args.model, "omp_wait_policy": policy, "threads": llm["threads"], "n_ctx": llm["n_ctx"], "max_tokens": llm["max_tokens"],
+        "model": args.model, "omp_wait_policy": {"in_process": policy, "server": args.server_policy}, "threads": llm["threads"], "n_ctx": llm["n_ctx"], "max_tokens": llm["max_tokens"],
         "questions": len(runs), **summary,
         "tokens_per_s_ratio": round(summary["remote"]["tokens_per_s"] / summary["in_process"]["tokens_per_s"], 3),
         "first_token_ratio": round(summary["remote"]["first_token_s"] / summary["in_process"]["first_token_s"], 3),
@@ -85,12 +89,11 @@ def main() -> None:
           f"{summary['in_process']['first_token_s']} s; load average {report['load_average']} → {args.out}")
 
 
-def _policy_from_argv() -> str:
+def _option(name: str, default: str) -> str:
+    """An option's value read before argparse runs (the OpenMP policy must be set before any import)."""
     import sys
 
-    if "--omp-wait-policy" in sys.argv[:-1]:
-        return sys.argv[sys.argv.index("--omp-wait-policy") + 1]
-    return "PASSIVE"
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv[:-1] else default
 
 
 def timed(model, messages: list[dict]) -> dict:

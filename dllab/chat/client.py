@@ -46,14 +46,15 @@ def running_server(*args: str, start_timeout: float = 180, cwd: str | Path | Non
 
 @contextmanager
 def running_llama_server(model_path: str | Path, threads: int = 1, n_ctx: int = 2048, port: int = 0,
-                         start_timeout: float = 120) -> Iterator[tuple[str, subprocess.Popen]]:
+                         start_timeout: float = 120, omp_wait_policy: str = "PASSIVE"
+                         ) -> Iterator[tuple[str, subprocess.Popen]]:
     """llama-cpp-python's OpenAI-compatible server (``python -m llama_cpp.server``, its ``server`` extra) on
     ``model_path``, listening on 127.0.0.1 (``port`` 0: a free one); yield (its /v1 base URL, process).
 
     ``--interrupt_requests False``: by default that server cancels a generation in progress whenever another
-    request arrives. ``OMP_WAIT_POLICY=PASSIVE``: that server computes each token on another worker thread,
+    request arrives. ``omp_wait_policy`` PASSIVE: that server computes each token on another worker thread,
     each with its own OpenMP team, and the idle teams' spinning made generation 10 times slower on 2 loaded
-    cores (2.6 against 25 tokens/s); an OMP_WAIT_POLICY already set is kept. Always killed on exit.
+    cores (2.6 against 25 tokens/s). Always killed on exit.
     """
     import os
 
@@ -63,7 +64,7 @@ def running_llama_server(model_path: str | Path, threads: int = 1, n_ctx: int = 
             [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
              "--port", str(port), "--n_threads", str(threads), "--n_threads_batch", str(threads),
              "--n_ctx", str(n_ctx), "--interrupt_requests", "False"],
-            stdout=log, stderr=subprocess.STDOUT, text=True, env={"OMP_WAIT_POLICY": "PASSIVE", **os.environ})
+            stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_WAIT_POLICY": omp_wait_policy})
         try:
             wait_until_answering(f"http://127.0.0.1:{port}/", process, log, start_timeout)
             yield f"http://127.0.0.1:{port}/v1", process
