@@ -52,9 +52,10 @@ def running_llama_server(model_path: str | Path, threads: int = 1, n_ctx: int = 
     ``model_path``, listening on 127.0.0.1 (``port`` 0: a free one); yield (its /v1 base URL, process).
 
     ``--interrupt_requests False``: by default that server cancels a generation in progress whenever another
-    request arrives. ``omp_wait_policy`` PASSIVE: that server computes each token on another worker thread,
-    each with its own OpenMP team, and the idle teams' spinning made generation 10 times slower on 2 loaded
-    cores (2.6 against 25 tokens/s). Always killed on exit.
+    request arrives. ``omp_wait_policy`` PASSIVE: its idle OpenMP threads sleep instead of spinning; with the
+    default policy they slowed a llama.cpp model in another process on the same 2 cores 2.5 times
+    (``bench/remote_llm.py``), at the price of about half the server's own speed on the small test model.
+    Always killed on exit.
     """
     import os
 
