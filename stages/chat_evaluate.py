@@ -27,6 +27,7 @@ def main() -> None:
 
     from dllab.chat.evaluate import (answers_markdown, ask_all, calibration, calibration_figure, metrics,
                                      per_question, suggested_threshold)
+    from dllab.chat.download import is_remote
     from dllab.chat.service import ChatService
     from dllab.files import write_json, write_text
     from dllab.rag.evaluate import load_questions
@@ -39,7 +40,8 @@ def main() -> None:
         service.close()
     curve = calibration(results)
     summary = {**metrics(results), "answer_mode": chat["answer_mode"], "decline_below": chat["decline_below"],
-               "decline_below_suggested": suggested_threshold(curve), "model": Path(args.model).name}
+               "decline_below_suggested": suggested_threshold(curve),
+               "model": llm["source"] if is_remote(llm["source"]) else Path(args.model).name}
     out = Path(args.out)
     write_json(out / "answers.json", per_question(results))
     write_json(out / "calibration.json", curve)

@@ -1,4 +1,5 @@
-"""Stage llm_download: the chat model as one GGUF file (models/llm/model.gguf) from llm.source."""
+"""Stage llm_download: the chat model as one GGUF file (models/llm/model.gguf) from llm.source (for an
+openai: server, a one-line marker in its place: nothing to download)."""
 import argparse
 
 from dllab.chat.config import DOWNLOAD_KEYS, LLM_SPEC
@@ -17,6 +18,9 @@ def main() -> None:
     from dllab.chat.download import fetch_llm
 
     info = fetch_llm(params["source"], args.out, timeout=args.timeout)
+    if info.get("remote"):
+        print(f"{info['file']}: a marker only: the model is served by {info['source']} (nothing downloaded)")
+        return
     print(f"{info['file']}: {info['bytes'] / 1e6:.1f} MB from {info['source']}, GGUF header checked")
 
 

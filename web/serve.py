@@ -78,6 +78,8 @@ def main() -> None:
                                              args.report)), index)
     service, chat_down = start_chat(model, index, audio, llm, chat, tts)
     lab = Lab(files, retriever=service.retriever if service else None)
+    if service:
+        warn_if_the_llm_server_is_down(service)
     warming = None
     try:
         for name, status in {"chat": chat_down.status() if chat_down else {"ready": True},
@@ -120,6 +122,18 @@ def start_chat(model: Path, index: Path, audio: Path, llm: dict, chat: dict, tts
             raise
         Speaker.from_params(tts, audio)  # a bad voice is still an error at start-up, files or not
         return None, Unavailable(f"the chatbot is unavailable: {exc}", CHAT_BUILD, missing)
+
+
+def warn_if_the_llm_server_is_down(service) -> None:
+    """A remote LLM server may start after the chat server: say so, then answer 503 until it does."""
+    from dllab.chat.remote import LLMServerDown
+
+    if service.params["answer_mode"] != "generate":
+        return
+    try:
+        service.model.check_available()
+    except LLMServerDown as exc:
+        print(f"warning: {exc}; questions get 503 until it answers", file=sys.stderr, flush=True)
 
 
 def is_loopback(host: str) -> bool:

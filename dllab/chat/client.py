@@ -44,6 +44,61 @@ def running_server(*args: str, start_timeout: float = 180, cwd: str | Path | Non
                 process.wait()
 
 
+@contextmanager
+def running_llama_server(model_path: str | Path, threads: int = 1, n_ctx: int = 2048, port: int = 0,
+                         start_timeout: float = 120, omp_wait_policy: str = "PASSIVE"
+                         ) -> Iterator[tuple[str, subprocess.Popen]]:
+    """llama-cpp-python's OpenAI-compatible server (``python -m llama_cpp.server``, its ``server`` extra) on
+    ``model_path``, listening on 127.0.0.1 (``port`` 0: a free one); yield (its /v1 base URL, process).
+
+    ``--interrupt_requests False``: by default that server cancels a generation in progress whenever another
+    request arrives. ``omp_wait_policy`` PASSIVE: its idle OpenMP threads sleep instead of spinning; with the
+    default policy they slowed a llama.cpp model in another process on the same 2 cores 2.5 times
+    (``bench/remote_llm.py``), at the price of about half the server's own speed on the small test model.
+    Always killed on exit.
+    """
+    import os
+
+    port = port or free_port()
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
+             "--port", str(port), "--n_threads", str(threads), "--n_threads_batch", str(threads),
+             "--n_ctx", str(n_ctx), "--interrupt_requests", "False"],
+            stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_WAIT_POLICY": omp_wait_policy})
+        try:
+            wait_until_answering(f"http://127.0.0.1:{port}/", process, log, start_timeout)
+            yield f"http://127.0.0.1:{port}/v1", process
+        finally:
+            process.kill()
+            process.wait()
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_answering(url: str, process: subprocess.Popen, log, timeout: float) -> None:
+    """Until ``url`` answers HTTP (any status); UserError with the log's tail if the process exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log.seek(0)
+            tail = "\n".join(log.read().strip().splitlines()[-5:])
+            raise UserError(f"the server exited with status {process.returncode}: {tail}")
+        try:
+            get(url, "", timeout=2)
+            return
+        except OSError:  # not listening yet
+            time.sleep(0.2)
+    raise UserError(f"the server at {url} did not answer within {timeout:.0f} s")
+
+
 def _wait_until_ready(process: subprocess.Popen, log, timeout: float) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -106,7 +161,11 @@ def stream_chat(base_url: str, question: str, history: list[dict] | None = None,
               "client": {}}
     cutter, client = SentenceCutter(SENTENCE_MAX_CHARS), result["client"]
     since = lambda: round(time.perf_counter() - started, 3)  # noqa: E731
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as error:  # refused before the stream: 503 busy or LLM server down, 4xx
+        raise UserError(f"the server refused {question!r}: {error.code} {_error_message(error)}") from None
+    with response:
         for name, data in _events(response):
             result["events"].append(name)
             if name == "token":
@@ -165,6 +224,14 @@ def _events(response) -> Iterator[tuple[str, dict]]:
             name = line[6:].strip()
         elif line.startswith("data:"):
             data.append(line[5:].lstrip())
+
+
+def _error_message(error: urllib.error.HTTPError) -> str:
+    body = error.read()
+    try:
+        return str(json.loads(body)["error"])
+    except (ValueError, KeyError, TypeError):
+        return body[:300].decode("utf-8", "replace")
 
 
 def is_wav(data: bytes) -> bool:

@@ -2,7 +2,12 @@
 from dllab.params import integer, number, one_of, text
 
 LLM_SPEC = {
-    "source": text(),                         # pypi:NAME==VERSION, hf:OWNER/REPO/FILE.gguf or a local path
+    "source": text(),                         # pypi:NAME==VERSION, hf:OWNER/REPO/FILE.gguf, a local path, or
+                                              # openai:http://HOST:PORT/v1 (an OpenAI-compatible server)
+    "remote_model": text(),                   # openai: the model name the server serves
+    "remote_connect_timeout": number(above=0, max=600),  # openai: seconds to connect
+    "remote_read_timeout": number(above=0, max=3600),    # openai: seconds the server may stay silent
+    "remote_retries": integer(min=0, max=10),  # openai: connection retries, with exponential backoff
     "n_ctx": integer(min=256, max=131072),    # context window in tokens: history + context + answer fit in it
     "threads": integer(min=1, max=256),       # generation threads
     "threads_batch": integer(min=1, max=256), # prompt-processing threads
@@ -12,7 +17,7 @@ LLM_SPEC = {
     "seed": integer(min=0),
 }
 DOWNLOAD_KEYS = ["source"]
-MODEL_KEYS = [k for k in LLM_SPEC if k != "source"]
+MODEL_KEYS = list(LLM_SPEC)  # the source too: openai: sources are used where the model is loaded
 
 CHAT_SPEC = {
     "answer_mode": one_of("quote", "generate"),       # quote: the documents' own sentences; generate: the LLM writes

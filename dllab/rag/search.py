@@ -9,6 +9,8 @@ changes the DVC output ``models/chromadb`` (which would make ``dvc repro`` rebui
 a private temporary copy of the index folder (a few MB for the default documents; milliseconds),
 named ``dllab-rag-<pid>-...`` and removed when the Retriever is closed or the process exits; copies
 left by processes killed outright are removed by the next ``Retriever.open``.
+An index built on a Chroma server (``rag.chroma_url``; its folder holds only ``manifest.json``) is read there
+directly: the server's version that its pointer names (see ``dllab.rag.server``).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import numpy as np
 from dllab.errors import UserError
 from dllab.rag.index import COLLECTION, open_client
 from dllab.rag.lexical import BM25
+from dllab.rag.server import read_manifest
 
 DEFAULT_INDEX = "models/chromadb"
 CANDIDATES = 50  # passages taken from each ranking before fusion
@@ -50,20 +53,26 @@ class Retriever:
     """An opened index: the Chroma collection, its embedding model and a BM25 index of the same chunks."""
 
     def __init__(self, collection, model, lexical_weight: float, cleanup=None,
-                 sentence_vectors: dict[str, np.ndarray] | None = None):
-        self.collection = collection
+                 sentence_vectors: dict[str, np.ndarray] | None = None, reopen=None):
+        """``reopen``: for an index on a server, a callable giving the current (collection, sentence vectors)
+        again, called when the version in use was deleted by a newer build."""
         self.model = model
         self.lexical_weight = lexical_weight
+        self._lock = threading.Lock()  # the chat service may call from several threads
+        self._recent_queries: dict[str, np.ndarray] = {}
+        self._reopen = reopen
+        self._load(collection, sentence_vectors)
+        self._finalizer = weakref.finalize(self, cleanup) if cleanup else None
+
+    def _load(self, collection, sentence_vectors: dict[str, np.ndarray] | None) -> None:
         stored = collection.get(include=["documents", "metadatas"])
+        self.collection = collection
         self.ids: list[str] = stored["ids"]
         self.texts: list[str] = stored["documents"]
         self.metadatas: list[dict] = stored["metadatas"]
         self.position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
         self.lexical = BM25(self.texts)
-        self._lock = threading.Lock()  # the chat service may call from several threads
-        self._recent_queries: dict[str, np.ndarray] = {}
         self._sentence_vectors = dict(sentence_vectors or {})  # unit text -> vector (sentences.npz)
-        self._finalizer = weakref.finalize(self, cleanup) if cleanup else None
 
     @classmethod
     def open(cls, index_dir: str | Path = DEFAULT_INDEX) -> "Retriever":
@@ -74,6 +83,9 @@ class Retriever:
         from dllab.rag.sentences import load_vectors
 
         index_dir = Path(index_dir)
+        manifest = read_manifest(index_dir)
+        if manifest is not None:
+            return cls._open_on_server(manifest["chroma_url"])
         missing = UserError(f"{index_dir}: no knowledge-base index there; build it with `dvc repro rag_index`")
         if not (index_dir / "chroma.sqlite3").is_file():
             raise missing
@@ -101,6 +113,20 @@ class Retriever:
             cleanup()
             raise
 
+    @classmethod
+    def _open_on_server(cls, url: str) -> "Retriever":
+        from dllab.rag.embeddings import load_model
+        from dllab.rag.server import connect, open_current
+
+        client = connect(url)
+        reopen = lambda: open_current(client)  # noqa: E731
+        collection, vectors = reopen()
+        meta = collection.metadata or {}
+        if meta.get("state") != "ready":
+            raise UserError(f"rag.chroma_url {url}: the index there is incomplete; rerun `dvc repro rag_index`")
+        return cls(collection, load_model(meta["embedding_model"]), float(meta.get("lexical_weight", 0.5)),
+                   sentence_vectors=vectors, reopen=reopen)
+
     def close(self) -> None:
         if self._finalizer:
             self._finalizer()
@@ -116,6 +142,9 @@ class Retriever:
         with self._lock:
             query = self._query_vector(question)  # (dimension,)
             dense = self._dense_candidates(query, max(CANDIDATES, k))
+            if dense is None:  # the server's version was replaced and deleted: read the current one
+                self._load(*self._reopen())
+                dense = self._dense_candidates(query, max(CANDIDATES, k))
             lexical = self.lexical.scores(question)  # (n_chunks,)
             ranked = np.argsort(-lexical)[:max(CANDIDATES, k)]
             candidates = sorted(set(dense) | {int(i) for i in ranked if lexical[i] > 0})
@@ -154,10 +183,18 @@ class Retriever:
             vectors = np.stack([self._sentence_vectors.get(s, computed.get(s)) for s in sentences])  # (n, dim)
         return vectors @ query
 
-    def _dense_candidates(self, query: np.ndarray, n: int) -> dict[int, float]:
-        """Index of chunk → cosine similarity, for the ``n`` nearest chunks."""
-        found = self.collection.query(query_embeddings=[query], n_results=min(n, len(self.ids)),
-                                      include=["distances"])
+    def _dense_candidates(self, query: np.ndarray, n: int) -> dict[int, float] | None:
+        """Index of chunk → cosine similarity, for the ``n`` nearest chunks; None if the server's version in
+        use was deleted (a newer build replaced it)."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            found = self.collection.query(query_embeddings=[query], n_results=min(n, len(self.ids)),
+                                          include=["distances"])
+        except NotFoundError:
+            if self._reopen is None:
+                raise
+            return None
         return {self.position[i]: 1.0 - d for i, d in zip(found["ids"][0], found["distances"][0])}
 
     def _cosines(self, query: np.ndarray, indices: list[int]) -> dict[int, float]:

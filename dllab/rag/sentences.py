@@ -103,22 +103,30 @@ def units_of(chunk_texts: Sequence[str]) -> list[str]:
 def update_vectors(index_dir: str | Path, chunk_texts: Sequence[str], model_loader: Callable, batch_size: int) -> dict:
     """Write ``index_dir/sentences.npz``: every unit of the chunks and its vector, embedding only the units
     the previous file did not have. Returns counts for the index's stats."""
-    from dllab.rag.embeddings import embed
-
+    units, vectors, stats = refresh_vectors(load_vectors(index_dir), chunk_texts, model_loader, batch_size)
     path = Path(index_dir) / VECTORS_FILE
-    previous = load_vectors(index_dir)
-    units = units_of(chunk_texts)
-    new = [unit for unit in units if unit not in previous]
-    if new:
-        log.info("embedding %d new sentence(s)", len(new))
-        previous.update(zip(new, embed(model_loader(), new, batch_size, progress=True)))
-    dimension = next(iter(previous.values())).shape[0] if previous else 0
-    vectors = np.stack([previous[u] for u in units]) if units else np.zeros((0, dimension), np.float32)
     temporary = path.with_name(path.name + ".tmp")
     with open(temporary, "wb") as out:  # replaced in one step: a crash never leaves half a file
-        np.savez(out, units=np.array(units, dtype=object).astype(str), vectors=vectors.astype(np.float32))
+        np.savez(out, units=np.array(units, dtype=object).astype(str), vectors=vectors)
     os.replace(temporary, path)
-    return {"sentences": len(units), "sentences_added": len(new)}
+    return stats
+
+
+def refresh_vectors(previous: dict[str, np.ndarray], chunk_texts: Sequence[str], model_loader: Callable,
+                    batch_size: int) -> tuple[list[str], np.ndarray, dict]:
+    """Every unit of the chunks and its vector (shape (units, dimension), float32), reusing ``previous`` and
+    embedding only the units it lacks; with counts for the index's stats."""
+    from dllab.rag.embeddings import embed
+
+    units = units_of(chunk_texts)
+    new = [unit for unit in units if unit not in previous]
+    table = dict(previous)
+    if new:
+        log.info("embedding %d new sentence(s)", len(new))
+        table.update(zip(new, embed(model_loader(), new, batch_size, progress=True)))
+    dimension = next(iter(table.values())).shape[0] if table else 0
+    vectors = np.stack([table[u] for u in units]) if units else np.zeros((0, dimension), np.float32)
+    return units, vectors.astype(np.float32), {"sentences": len(units), "sentences_added": len(new)}
 
 
 def load_vectors(index_dir: str | Path) -> dict[str, np.ndarray]:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 SMALL_PARAMS = {"chunk_size": 300, "chunk_overlap": 60, "embedding_model": "default", "batch_size": 16,
-                "strict": False, "lexical_weight": 0.5}
+                "strict": False, "lexical_weight": 0.5, "chroma_url": ""}
 
 RECIPE = (
     "La pâte brisée se prépare avec 250 g de farine, 125 g de beurre froid, une pincée de sel et un peu d'eau. "
@@ -84,3 +84,24 @@ def tiny_model(tmp_path_factory) -> str:
     pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
     SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(folder / "model"))
     return str(folder / "model")
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    """`chroma run` on a free loopback port with its own data folder; its URL. Always killed."""
+    import subprocess
+    import tempfile
+
+    from dllab.chat.client import free_port, wait_until_answering
+    from tests.conftest import BIN
+
+    port = free_port()
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:
+        process = subprocess.Popen([str(BIN / "chroma"), "run", "--path", str(tmp_path_factory.mktemp("chroma-data")),
+                                    "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_answering(f"http://127.0.0.1:{port}/api/v2/heartbeat", process, log, timeout=60)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.kill()
+            process.wait()

@@ -173,7 +173,8 @@ def test_without_the_chats_files_the_page_says_which_stages_to_run(browser, tmp_
     with running_server("--params", str(params), "--model", str(tmp_path / "none.gguf"),
                         "--index", str(tmp_path / "no-index"), "--audio-cache", str(tmp_path / "audio"),
                         "--mnist-model", str(lab_files.mnist_model), "--lstm", str(tmp_path / "no-lstm.pt"),
-                        "--load-on-first-use") as (url, _):
+                        "--transformer", str(lab_files.transformer), "--tokenizer", str(lab_files.tokenizer),
+                        "--report", str(lab_files.report), "--load-on-first-use") as (url, _):
         browser.get(url + "/")
         notice = browser.find_element(By.CSS_SELECTOR, '[data-section-status="chat"]')
         wait(browser).until(lambda d: notice.is_displayed())
