@@ -2,7 +2,8 @@
 
 ``chat.answer_mode``:
 - ``quote`` (the offline default): the answer is the passages' own sentences that best answer the question
-  (ranked at sentence level by ``dllab.rag.sentences``), each followed by the number of its passage, e.g.
+  (ranked at sentence level by ``dllab.rag.sentences``), each with the sentence that follows it in its
+  passage (see ``choose_quotes``), each followed by the number of its passage, e.g.
   « Préchauffez le four à 190 °C. [2] ». Nothing is written that is not in a document. The registry's only
   instruct model (SmolLM2-135M) wrote clumsy, often wrong French; quoting is what its users can trust.
 - ``generate``: the LLM writes the answer from the passages (``dllab.chat.prompt``); for capable models
@@ -77,17 +78,31 @@ class Answerer:
 
 
 def choose_quotes(ranked: Sequence[Quote], params: dict) -> list[Quote]:
-    """The ``answer_sentences`` best sentences within ``answer_chars`` characters (the best always), put
-    back in reading order: passage by passage in the order their best sentence ranked, each passage's
-    sentences in document order."""
-    chosen, length = [], 0
-    for quote in ranked:
+    """The best sentences, each followed by the sentence after it in its passage, up to ``answer_sentences``
+    within ``answer_chars`` characters (the best always), put back in reading order: passage by passage in
+    the order their best sentence ranked, each passage's sentences in document order.
+
+    The sentence closest to a question often restates it (« La deuxième erreur est une pâte qui se rétracte
+    dans le moule. ») and the next one answers it (« Elle a été trop travaillée… »). Quoting each best
+    sentence with its follower raised correct from 0.81 to 0.86 on the question set, and on two sets written by
+    other authors without seeing the answers from 0.69 to 0.81 and from 0.73 to 0.77 (the second one untouched
+    by any choice), with answers no longer (about 350 characters).
+    """
+    following = {(quote.passage, quote.position): quote for quote in ranked}
+    chosen: dict[tuple[int, int], Quote] = {}
+    length = 0
+    for best in ranked:
+        for quote in (best, following.get((best.passage, best.position + 1))):
+            if quote is None or (quote.passage, quote.position) in chosen:
+                continue
+            if len(chosen) >= params["answer_sentences"]:
+                break
+            if not chosen or length + len(quote.text) <= params["answer_chars"]:
+                chosen[(quote.passage, quote.position)] = quote
+                length += len(quote.text) + 5  # " [n] "
         if len(chosen) >= params["answer_sentences"]:
             break
-        if not chosen or length + len(quote.text) <= params["answer_chars"]:
-            chosen.append(quote)
-            length += len(quote.text) + 5  # " [n] "
     passage_order: dict[int, int] = {}
-    for quote in chosen:
+    for quote in chosen.values():
         passage_order.setdefault(quote.passage, len(passage_order))
-    return sorted(chosen, key=lambda q: (passage_order[q.passage], q.position))
+    return sorted(chosen.values(), key=lambda q: (passage_order[q.passage], q.position))

@@ -8,7 +8,7 @@ import pytest
 from dllab.chat.answer import Answerer, choose_quotes, not_found, without_citations
 from dllab.chat.evaluate import is_supported
 from dllab.chat.service import ChatService
-from dllab.rag.sentences import Quote
+from dllab.rag.sentences import Quote, rank_quotes
 from tests.chat import helpers
 
 QUOTE = {"answer_mode": "quote", "answer_sentences": 3, "answer_chars": 700, "decline_below": 0.84}
@@ -21,9 +21,14 @@ def quoting(chat_service):
 
 
 def test_an_answer_quotes_the_passages_and_cites_them(quoting):
-    result = quoting.ask("Combien de temps faut-il cuire la tarte aux pommes ?", [])
+    question = "Combien de temps faut-il cuire la tarte aux pommes ?"
+    result = quoting.ask(question, [])
     answer = result["answer"]
-    assert "35 minutes" in answer and "200 °C" in answer
+    hits = quoting.retriever.search(question, k=helpers.TEST_CHAT["top_k"])
+    best = rank_quotes(quoting.retriever, question, hits)[0]
+    assert "six pommes" in best.text  # the recipe's sentence: its ingredients, then how to bake them
+    # the best sentence, cited with its passage, then the sentence after it in that passage
+    assert f"{best.text} [{best.passage}] Étalez la pâte dans un moule" in answer
     cited = {int(n) for n in re.findall(r"\[(\d)\]", answer)}
     assert cited and cited <= {s["number"] for s in result["sources"]}
     passages = [hit.text for hit in quoting.retriever.search("Combien de temps faut-il cuire la tarte aux pommes ?",
@@ -72,6 +77,17 @@ def test_chosen_sentences_are_the_best_within_the_limits_in_reading_order():
     long = [quote("x" * 600 + ".", 1, 0, 0.9), quote("y" * 200 + ".", 1, 1, 0.8), quote("z.", 1, 2, 0.7)]
     assert [q.text[0] for q in choose_quotes(long, {"answer_sentences": 3, "answer_chars": 700})] == ["x", "z"]
     assert choose_quotes([], {"answer_sentences": 3, "answer_chars": 700}) == []
+
+
+def test_each_best_sentence_brings_the_sentence_after_it_in_its_passage():
+    ranked = [quote("La deuxième erreur est une pâte qui se rétracte dans le moule.", 1, 4, 0.9),
+              quote("Une autre pâte.", 2, 0, 0.85), quote("Encore une autre.", 3, 2, 0.8),
+              quote("Elle a été trop travaillée.", 1, 5, 0.5)]
+    chosen = choose_quotes(ranked, {"answer_sentences": 3, "answer_chars": 700})
+    # the follower (passage 1, position 5) ranks last but is quoted right after the sentence it continues
+    assert [(q.passage, q.position) for q in chosen] == [(1, 4), (1, 5), (2, 0)]
+    only_two = choose_quotes(ranked, {"answer_sentences": 2, "answer_chars": 700})
+    assert [q.text for q in only_two] == [ranked[0].text, "Elle a été trop travaillée."]
 
 
 def test_citations_are_removed_for_speech():
