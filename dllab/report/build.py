@@ -215,9 +215,10 @@ def answers_section(doc: Document, reports: Path, params: dict, machine: dict) -
     metrics = load_json(reports / "chat/metrics.json", "chat_evaluate")
     answers = load_json(reports / "chat/answers.json", "chat_evaluate")
     embedder = params.get("rag", {}).get("embedding_model")
-    strategy = (f"quote: the answer is the {params.get('chat', {}).get('answer_sentences')} sentences of the retrieved "
-                f"passages closest to the question ({embedder} embeddings), each followed by its passage number; "
-                "no word is written that is not in a document" if metrics["answer_mode"] == "quote" else
+    strategy = (f"quote: the answer is at most {params.get('chat', {}).get('answer_sentences')} sentences of the "
+                f"retrieved passages: those closest to the question ({embedder} embeddings), each with the sentence "
+                "after it in its passage, in reading order, each followed by its passage number; no word is written "
+                "that is not in a document" if metrics["answer_mode"] == "quote" else
                 f"generate: {metrics['model']} writes the answer from the passages through llama.cpp")
     worst = [a for a in answers if (a["declined"] != a["out_of_scope"]) or not (a["correct"] or a["out_of_scope"])]
     doc.add(
