@@ -89,19 +89,17 @@ def choose_quotes(ranked: Sequence[Quote], params: dict) -> list[Quote]:
     by any choice), with answers no longer (about 350 characters).
     """
     following = {(quote.passage, quote.position): quote for quote in ranked}
+    candidates = (quote for best in ranked
+                  for quote in (best, following.get((best.passage, best.position + 1))) if quote is not None)
     chosen: dict[tuple[int, int], Quote] = {}
     length = 0
-    for best in ranked:
-        for quote in (best, following.get((best.passage, best.position + 1))):
-            if quote is None or (quote.passage, quote.position) in chosen:
-                continue
-            if len(chosen) >= params["answer_sentences"]:
-                break
-            if not chosen or length + len(quote.text) <= params["answer_chars"]:
-                chosen[(quote.passage, quote.position)] = quote
-                length += len(quote.text) + 5  # " [n] "
+    for quote in candidates:
         if len(chosen) >= params["answer_sentences"]:
             break
+        key = (quote.passage, quote.position)
+        if key not in chosen and (not chosen or length + len(quote.text) <= params["answer_chars"]):
+            chosen[key] = quote
+            length += len(quote.text) + 5  # " [n] "
     passage_order: dict[int, int] = {}
     for quote in chosen.values():
         passage_order.setdefault(quote.passage, len(passage_order))
