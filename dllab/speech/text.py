@@ -32,6 +32,21 @@ def clean(text: str, max_chars: int) -> str:
     return kept
 
 
+def opening(text: str, max_chars: int) -> str:
+    """The start of ``text`` up to ``max_chars`` characters: whole sentences when they fit, else whole words.
+
+    What is said of a long question: reading 1,000 characters aloud would take a minute.
+    """
+    if len(text) <= max_chars:
+        return text
+    said = ""
+    for sentence in filter(None, _SENTENCE_END.split(text)):
+        if len(said) + 1 + len(sentence) > max_chars:
+            break
+        said = f"{said} {sentence}".strip()
+    return said or _cut(text, max_chars)[0]
+
+
 def chunks(text: str, max_chars: int) -> list[str]:
     """Consecutive sentences grouped into pieces of at most ``max_chars`` characters.
 
