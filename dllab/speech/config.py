@@ -41,15 +41,15 @@ SPEC = {
 }
 # The serve stage and web/serve.py read the whole section.
 KEYS = list(SPEC)
-_COMMON = ["engine", "question_voice", "answer_voice", "question_chars", "max_chars", "cache_max_files",
-           "cache_max_mb"]
-# The keys each engine reads; `auto` reads them all.
-ENGINE_KEYS = {
+_COMMON = ["question_voice", "answer_voice", "question_chars", "max_chars", "cache_max_files", "cache_max_mb"]
+# The keys each engine reads beside `engine` (chat_evaluate speaks with espeak-ng alone: it measures the
+# answers' text, speech_evaluate the voices).
+VOICE_KEYS = {
     "kokoro": _COMMON + ["kokoro_speed"],
     "espeak": _COMMON + ["espeak_speed", "espeak_pitch"],
     "bark": _COMMON + ["bark_small", "bark_sentence_chars", "bark_temperature"],
-    "auto": KEYS,
 }
+ENGINE_KEYS = {"auto": KEYS, **{name: ["engine", *keys] for name, keys in VOICE_KEYS.items()}}
 
 # Speech to text (POST /transcribe): Whisper through faster-whisper.
 STT_SPEC = {

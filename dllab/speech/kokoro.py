@@ -130,7 +130,7 @@ class KokoroEngine:
                 self.styles[role] = load_style(self.folder, spec)
             except FileNotFoundError as exc:
                 known = sorted(p.stem for p in (self.folder / "voices").glob("*.bin"))
-                raise UserError(f"tts.{role}_voice.kokoro = {spec!r}: no voice {exc} in {self.folder / 'voices'}; "
+                raise UserError(f"tts.{role}_voice.kokoro = {spec!r}: no voice {str(exc)!r} in {self.folder / 'voices'}; "
                                 f"voices: {', '.join(known)}") from None
             except ValueError as exc:
                 raise UserError(f"tts.{role}_voice.kokoro = {spec!r}: {exc}; write a voice such as 'ff_siwis' or "

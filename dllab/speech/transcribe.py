@@ -107,7 +107,7 @@ class Transcriber:
         return self._model is not None
 
     def status(self) -> dict:
-        return {"model": "whisper-base", "loaded": self.loaded, "language": self.params["language"],
+        return {"ready": True, "model": "whisper-base", "loaded": self.loaded, "language": self.params["language"],
                 "max_seconds": self.params["max_seconds"], "max_bytes": self.max_bytes}
 
     @property

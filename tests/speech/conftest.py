@@ -1,4 +1,5 @@
-"""Fixtures for the speech tests: the real ``tts`` section of params.yaml and a speaker on a temporary cache."""
+"""Fixtures for the speech tests: the real ``tts`` section of params.yaml, a speaker on a temporary cache, and
+the real Kokoro and Whisper files."""
 from __future__ import annotations
 
 import copy
@@ -7,6 +8,7 @@ import pytest
 
 from dllab.params import read_yaml
 from tests.conftest import REPO
+from tests.speech import models
 
 
 @pytest.fixture
@@ -23,3 +25,27 @@ def speaker(tts_params, tmp_path):
     from dllab.speech import Speaker
 
     return Speaker.from_params({**tts_params, "engine": "espeak"}, tmp_path / "audio")
+
+
+@pytest.fixture(scope="session")
+def kokoro_files(tmp_path_factory):
+    return models.kokoro_dir(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+def whisper_files(tmp_path_factory):
+    return models.whisper_dir(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+def transcriber(whisper_files):
+    from dllab.speech.transcribe import Transcriber
+
+    return Transcriber(whisper_files, {**read_yaml(REPO / "params.yaml")["stt"]})
+
+
+@pytest.fixture
+def kokoro_speaker(tts_params, kokoro_files, tmp_path):
+    from dllab.speech import Speaker
+
+    return Speaker.from_params({**tts_params, "engine": "kokoro"}, tmp_path / "audio", kokoro_files)
