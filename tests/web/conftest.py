@@ -8,6 +8,7 @@ import yaml
 from dllab.chat.client import running_server
 from tests.chat import helpers
 from tests.conftest import REPO, copy_repo, run_in
+from tests.speech import models as speech_models
 
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -126,3 +127,13 @@ def lab_server(tmp_path_factory, lab_files):
                         "--transformer", str(lab_files.transformer), "--tokenizer", str(lab_files.tokenizer),
                         "--report", str(lab_files.report)) as (url, _):
         yield url
+
+
+@pytest.fixture(scope="session")
+def whisper_files(tmp_path_factory):
+    return speech_models.whisper_dir(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+def kokoro_files(tmp_path_factory):
+    return speech_models.kokoro_dir(tmp_path_factory.getbasetemp())
