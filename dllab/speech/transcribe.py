@@ -30,7 +30,12 @@ WAITING = 4  # transcriptions waiting for the model at most; one more is refused
 
 
 class AudioError(UserError):
-    """The upload is not a recording that can be transcribed (400): empty, unreadable, too long."""
+    """The upload is not a recording that can be transcribed (400); ``problem`` says which, for a page to
+    explain it in its own language: "empty", "unreadable", "too_long" or "too_large"."""
+
+    def __init__(self, message: str, problem: str):
+        super().__init__(message)
+        self.problem = problem
 
 
 class TranscriberBusy(Exception):
@@ -59,12 +64,12 @@ def decode(data: bytes, max_seconds: float) -> np.ndarray:
     import av
 
     if not data:
-        raise AudioError("the recording is empty (0 bytes)")
+        raise AudioError("the recording is empty (0 bytes)", "empty")
     chunks, samples = [], 0
     try:
         with av.open(io.BytesIO(data), mode="r", metadata_errors="ignore") as container:
             if not container.streams.audio:
-                raise AudioError("the upload holds no audio stream; send WAV, WebM/Opus or Ogg audio")
+                raise AudioError("the upload holds no audio stream; send WAV, WebM/Opus or Ogg audio", "unreadable")
             resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
             for frame in container.decode(audio=0):
                 for out in resampler.resample(frame):
@@ -73,18 +78,18 @@ def decode(data: bytes, max_seconds: float) -> np.ndarray:
                     samples += chunk.size
                 if samples > max_seconds * RATE:
                     raise AudioError(f"the recording lasts more than {max_seconds:g} s (stt.max_seconds); "
-                                     "record a shorter question")
+                                     "record a shorter question", "too_long")
             for out in resampler.resample(None):  # what the resampler still holds
                 chunks.append(out.to_ndarray().reshape(-1))
     except AudioError:
         raise
     except (av.error.FFmpegError, ValueError, IndexError) as exc:
         raise AudioError(f"the upload is not audio that can be read ({exc.__class__.__name__}); send WAV, "
-                         "WebM/Opus or Ogg audio as a browser records it") from None
+                         "WebM/Opus or Ogg audio as a browser records it", "unreadable") from None
     audio = np.concatenate(chunks).astype(np.float32) / 32768.0 if chunks else np.zeros(0, np.float32)
     if audio.size < RATE // 10:
-        raise AudioError(f"the recording is empty ({audio.size / RATE:.2f} s of sound); hold the button "
-                         "while you speak")
+        raise AudioError(f"the recording is empty ({audio.size / RATE:.2f} s of sound); keep the microphone "
+                         "open while you speak", "empty")
     return audio
 
 
@@ -133,7 +138,8 @@ class Transcriber:
     def transcribe(self, data: bytes) -> Transcript:
         """The text of a recording; AudioError (a client mistake) or TranscriberBusy."""
         if len(data) > self.max_bytes:
-            raise AudioError(f"the recording has {len(data)} bytes; at most {self.max_bytes} (stt.max_mb)")
+            raise AudioError(f"the recording has {len(data)} bytes; at most {self.max_bytes} (stt.max_mb)",
+                             "too_large")
         if not self._places.acquire(blocking=False):
             raise TranscriberBusy("too many recordings are being transcribed; try again in a few seconds")
         try:

@@ -133,18 +133,17 @@ function handleEvent(event, turn) {
       return undefined;
     case "token":
       turn.answerText.textContent += event.data.text;
-      keepInView(turn.node);
+      keepInView(turn.answerText);
       return undefined;
     case "sources":
       showSources(turn, event.data.sources, event.data.cited || []);
       setBusy(true, "Lecture de la réponse…");
-      keepInView(turn.node);
       return undefined;
     case "done":
       turn.answerText.textContent = event.data.answer;
       turn.answer.setAttribute("aria-busy", "false");
       showTimings(turn, event.data.timings);
-      keepInView(turn.node);
+      keepInView(turn.answerText);
       return event.data.answer;
     case "error":
       throw new Error(`La réponse s'est interrompue : ${event.data.error}.`);
@@ -180,7 +179,8 @@ function addTurn(question) {
 }
 
 // The newest turn stays in sight above the question box, which sticks to the bottom of the window: the
-// window scrolls just enough for the turn's last line to clear the box (at any width).
+// window scrolls just enough for the text being written to clear the box (at any width); the sources
+// below it are a scroll away.
 function keepInView(node) {
   const limit = $("ask-form").getBoundingClientRect().top - 8;
   const bottom = node.getBoundingClientRect().bottom;
@@ -304,7 +304,7 @@ const recorder = {
     }
     try {
       const response = await fetch("/transcribe", { method: "POST", headers: { "Content-Type": blob.type }, body: blob });
-      if (!response.ok) throw new Error(await errorMessage(response));
+      if (!response.ok) throw new Error(await recordingRefused(response));
       const heard = await response.json();
       $("status").textContent = "";
       if (!heard.text) {
@@ -321,6 +321,20 @@ const recorder = {
     $("question").focus();
   },
 };
+
+// Why a recording was refused, in French: the server names the problem (its message follows, in brackets).
+const RECORDING_PROBLEMS = {
+  empty: "L'enregistrement est vide : gardez le micro ouvert pendant que vous parlez",
+  unreadable: "L'enregistrement est illisible : réessayez, ou écrivez la question",
+  too_long: "L'enregistrement est trop long : posez une question plus courte",
+  too_large: "L'enregistrement est trop gros : posez une question plus courte",
+};
+
+async function recordingRefused(response) {
+  const body = await response.clone().json().catch(() => ({}));
+  const french = RECORDING_PROBLEMS[body.problem];
+  return french ? `${french} (${body.error}).` : errorMessage(response);
+}
 
 function setMic(recording) {
   const mic = $("mic");
