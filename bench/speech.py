@@ -28,7 +28,8 @@ import numpy as np
 from dllab.files import write_json
 from dllab.params import load_section
 from dllab.runtime import machine_description
-from dllab.speech import Speaker, measure, wav
+from dllab.speech import measure, wav
+from dllab.speech.tts import Speaker
 from dllab.speech.bark import missing_weights
 from dllab.speech.config import SPEC, STT_SPEC
 from dllab.speech.kokoro import missing_files as kokoro_missing

@@ -27,13 +27,13 @@ def main() -> None:
 
     from dllab.files import atomic_dir, write_json
     from dllab.rag.evaluate import load_questions
-    from dllab.speech import Speaker
+    from dllab.speech.tts import Speaker
     from dllab.speech.evaluate import benchmark_texts, hear_all, keep_clips, load_answers, metrics, timings, \
         transcripts
     from dllab.speech.transcribe import Transcriber
 
     texts = benchmark_texts([q.text for q in load_questions(args.questions)], load_answers(args.answers),
-                            chosen["questions"])
+                            chosen["questions"], chosen["answers"])
     transcriber = Transcriber(args.whisper, {**stt, "max_seconds": 600, "max_mb": 100})
     out = Path(args.out)
     with tempfile.TemporaryDirectory(prefix="speech-evaluate-audio-") as audio:  # fresh: synthesis is measured

@@ -122,7 +122,7 @@ def start_chat(model: Path, index: Path, audio: Path, kokoro: Path, llm: dict, c
     from dllab.chat.service import CHAT_BUILD, ChatService, missing_chat_files
     from dllab.errors import UserError
     from dllab.lazy import Unavailable
-    from dllab.speech import Speaker
+    from dllab.speech.tts import Speaker
 
     try:
         return ChatService.start(model, index, audio, llm, chat, tts, kokoro_dir=kokoro), None

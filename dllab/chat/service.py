@@ -100,7 +100,7 @@ class ChatService:
         """Load the model, the index and the voices (Kokoro's from ``kokoro_dir``, if given); one UserError lists
         everything that is missing."""
         from dllab.rag.search import Retriever
-        from dllab.speech import Speaker
+        from dllab.speech.tts import Speaker
 
         problems = []
         model = _attempt(lambda: load_model(model_path, llm_params), problems)
@@ -234,7 +234,7 @@ class ChatService:
                generated: bool) -> Generator[Event, None, str]:
         """Hand each text piece on as a ``token`` event and each finished sentence to the voice (citation marks
         are not said); return the text. ``generated``: the pieces are the model's tokens (timed as such)."""
-        cutter = SentenceCutter(SENTENCE_MAX_CHARS)
+        cutter = SentenceCutter(SENTENCE_MAX_CHARS, first_clause=True)  # the first clip is heard sooner
         text, first, last = [], None, None
         for piece in pieces:
             last = time.perf_counter()

@@ -60,6 +60,6 @@ STT_SPEC = {
 }
 STT_KEYS = list(STT_SPEC)
 
-# The speech benchmark (speech_evaluate): how many of the question set's questions are said (0 = all), beside
-# every reference answer.
-EVALUATE_SPEC = {"questions": integer(min=0)}
+# The speech benchmark (speech_evaluate): how many of the question set's questions and of the reference
+# answers are said (0 = all).
+EVALUATE_SPEC = {"questions": integer(min=0), "answers": integer(min=0)}

@@ -40,7 +40,7 @@ class Heard:
     transcript: str
     audio_s: float
     synth_s: float
-    first_sentence_s: float  # synthesis of the first sentence: how long its audio takes once it is complete
+    first_sentence_s: float  # synthesis of the first piece: how long its audio takes once it is complete
     pitch_hz: float | None
     recognise_s: float
 
@@ -57,14 +57,15 @@ def load_answers(path: str | Path) -> list[dict]:
     return entries
 
 
-def benchmark_texts(questions: list[str], answers: list[dict], first_questions: int) -> list[Text]:
-    """The first ``first_questions`` questions (0 = all), then every reference answer."""
-    kept = questions if first_questions == 0 else questions[:first_questions]
-    return [Text("question", q) for q in kept] + [Text("answer", " ".join(a["answer"].split())) for a in answers]
+def benchmark_texts(questions: list[str], answers: list[dict], first_questions: int, first_answers: int) -> list[Text]:
+    """The first ``first_questions`` questions, then the first ``first_answers`` reference answers (0 = all)."""
+    questions = questions if first_questions == 0 else questions[:first_questions]
+    answers = answers if first_answers == 0 else answers[:first_answers]
+    return [Text("question", q) for q in questions] + [Text("answer", " ".join(a["answer"].split())) for a in answers]
 
 
 def sentences(text: str) -> list[str]:
-    cutter = SentenceCutter(SENTENCE_MAX_CHARS)
+    cutter = SentenceCutter(SENTENCE_MAX_CHARS, first_clause=True)  # as the chat service says an answer
     return cutter.feed(text + " ") + cutter.rest()
 
 

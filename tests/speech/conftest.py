@@ -22,7 +22,7 @@ def tts_params(monkeypatch, tmp_path) -> dict:
 
 @pytest.fixture
 def speaker(tts_params, tmp_path):
-    from dllab.speech import Speaker
+    from dllab.speech.tts import Speaker
 
     return Speaker.from_params({**tts_params, "engine": "espeak"}, tmp_path / "audio")
 
@@ -46,6 +46,6 @@ def transcriber(whisper_files):
 
 @pytest.fixture
 def kokoro_speaker(tts_params, kokoro_files, tmp_path):
-    from dllab.speech import Speaker
+    from dllab.speech.tts import Speaker
 
     return Speaker.from_params({**tts_params, "engine": "kokoro"}, tmp_path / "audio", kokoro_files)

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from dllab.errors import UserError
-from dllab.speech import Speaker
+from dllab.speech.tts import Speaker
 from dllab.speech.bark import checkpoint_paths, missing_weights
 from tests.conftest import REPO, run_in
 from tests.speech.tiny_bark import make_tiny_bark

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from dllab.errors import UserError
-from dllab.speech import Speaker, measure
+from dllab.speech import measure
+from dllab.speech.tts import Speaker
 from dllab.speech.kokoro import MAX_TOKENS, STYLE_DIM, load_style, missing_files, parse_voice
 
 

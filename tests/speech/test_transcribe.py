@@ -20,7 +20,7 @@ def spoken(tmp_path_factory, kokoro_files):
     import copy
 
     from dllab.params import read_yaml
-    from dllab.speech import Speaker
+    from dllab.speech.tts import Speaker
     from tests.conftest import REPO
 
     params = copy.deepcopy(read_yaml(REPO / "params.yaml")["tts"])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dllab.errors import ParamError, UserError
-from dllab.speech import Speaker
+from dllab.speech.tts import Speaker
 from dllab.speech import espeak as espeak_module
 
 QUESTION = "Bonjour, quelle est la capitale de la France ? Paris est la capitale de la France."

@@ -133,7 +133,7 @@ def spoken_question_wav(folder, kokoro_files) -> tuple[str, float]:
     """The question said by the lab's question voice, as the WAV file the fake microphone plays."""
     import shutil
 
-    from dllab.speech import Speaker
+    from dllab.speech.tts import Speaker
     from tests.chat import helpers
 
     speaker = Speaker.from_params({**helpers.repo_params()["tts"], "engine": "kokoro"}, folder / "audio", kokoro_files)

@@ -17,7 +17,7 @@ SAID = "Quel est le secret d'une bonne tarte aux pommes ?"
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory, kokoro_files):
     """The question said by the lab's question voice: (WAV bytes, samples, rate)."""
-    from dllab.speech import Speaker
+    from dllab.speech.tts import Speaker
 
     params = helpers.repo_params()["tts"]
     speaker = Speaker.from_params({**params, "engine": "kokoro"}, tmp_path_factory.mktemp("audio"), kokoro_files)

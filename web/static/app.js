@@ -175,6 +175,9 @@ function addTurn(question) {
   $("turns").append(node);
   state.turns.push(turn);
   keepInView(node);
+  // Players and notes appear above the text as it is said: the newest text stays in sight all the same.
+  sizeWatch.disconnect();
+  sizeWatch.observe(node);
   return turn;
 }
 
@@ -186,6 +189,11 @@ function keepInView(node) {
   const bottom = node.getBoundingClientRect().bottom;
   if (bottom > limit) window.scrollBy({ top: bottom - limit, behavior: "instant" });
 }
+
+const sizeWatch = new ResizeObserver(() => {
+  const newest = state.turns[state.turns.length - 1];
+  if (newest) keepInView(newest.answerText);
+});
 
 // A long question is not read whole: say how much of it the voice reads.
 function noteHowMuchIsRead(turn, chars) {
