@@ -8,7 +8,6 @@ import pytest
 
 from dllab.params import read_yaml
 from tests.conftest import REPO
-from tests.speech import models
 
 
 @pytest.fixture
@@ -27,14 +26,6 @@ def speaker(tts_params, tmp_path):
     return Speaker.from_params({**tts_params, "engine": "espeak"}, tmp_path / "audio")
 
 
-@pytest.fixture(scope="session")
-def kokoro_files(tmp_path_factory):
-    return models.kokoro_dir(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="session")
-def whisper_files(tmp_path_factory):
-    return models.whisper_dir(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")

@@ -139,11 +139,3 @@ def lab_server(tmp_path_factory, lab_files):
         yield url
 
 
-@pytest.fixture(scope="session")
-def whisper_files(tmp_path_factory):
-    return speech_models.whisper_dir(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="session")
-def kokoro_files(tmp_path_factory):
-    return speech_models.kokoro_dir(tmp_path_factory.getbasetemp())
