@@ -287,3 +287,30 @@ def test_a_stopped_server_and_a_refused_microphone_are_said_in_french(tmp_path, 
         wait.until(lambda d: d.find_element(By.ID, "error").text.startswith("Le serveur ne répond pas"))
     finally:
         driver.quit()
+
+
+def test_unticking_the_box_or_a_new_conversation_stops_the_voice(browser, live_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(live_server + "/")
+    wait = WebDriverWait(browser, 120, poll_frequency=0.02)
+    wait.until(lambda d: "passages indexés" in d.find_element(By.ID, "server-info").text)
+    box, autoplay = browser.find_element(By.ID, "question"), browser.find_element(By.ID, "autoplay")
+    all_paused = "return [...document.querySelectorAll('audio')].every(a => a.paused)"
+    long_question = "Quelle pomme choisir pour une tarte, et comment la couper en lamelles bien régulières ?"
+    for stop in ("untick", "reset"):
+        box.send_keys(long_question, Keys.ENTER)
+        wait.until(lambda d: d.execute_script("return [...document.querySelectorAll('audio')].some(a => !a.paused)"))
+        said = browser.find_elements(By.CSS_SELECTOR, ".turn")[-1].get_attribute("data-said")
+        if stop == "untick":
+            autoplay.click()
+            assert browser.execute_script(all_paused) and not browser.find_element(By.ID, "stop-audio").is_displayed()
+            assert browser.find_elements(By.CSS_SELECTOR, ".turn")[-1].get_attribute("data-said") == said
+            wait.until(lambda d: d.find_element(By.ID, "send").is_enabled())
+            autoplay.click()  # ticked again for the next round
+        else:
+            browser.find_element(By.ID, "reset").click()
+            assert browser.execute_script(all_paused) and browser.find_elements(By.CSS_SELECTOR, ".turn") == []
+        wait.until(lambda d: d.find_element(By.ID, "send").is_enabled())

@@ -47,17 +47,18 @@ def test_a_recorded_question_comes_back_as_text(speech_client, recording, contai
     assert measure.word_error_rate([SAID], [heard["text"]]) <= 0.25, heard
 
 
-@pytest.mark.parametrize("body, content_type, status, problem", [
-    (b"", "audio/webm", 400, "the recording is empty"),
-    (b"GIF89a" + b"\x00" * 500, "audio/webm", 400, "not audio that can be read"),
-    (b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00", "audio/wav", 400, "not audio that can be read"),
-    (b"\x1aE\xdf\xa3" + b"\xff" * 2000, "audio/webm", 400, "not audio that can be read"),
-    (json.dumps({"audio": "x"}).encode(), "application/json", 415, "send the recording itself"),
-    (b"x" * 100, "text/plain", 415, "not 'text/plain'"),
+@pytest.mark.parametrize("body, content_type, status, problem, kind", [
+    (b"", "audio/webm", 400, "the recording is empty", "empty"),
+    (b"GIF89a" + b"\x00" * 500, "audio/webm", 400, "not audio that can be read", "unreadable"),
+    (b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00", "audio/wav", 400, "not audio that can be read", "unreadable"),
+    (b"\x1aE\xdf\xa3" + b"\xff" * 2000, "audio/webm", 400, "not audio that can be read", "unreadable"),
+    (json.dumps({"audio": "x"}).encode(), "application/json", 415, "send the recording itself", None),
+    (b"x" * 100, "text/plain", 415, "not 'text/plain'", None),
 ])
-def test_bad_audio_is_a_4xx_naming_the_problem(speech_client, body, content_type, status, problem):
+def test_bad_audio_is_a_4xx_naming_the_problem(speech_client, body, content_type, status, problem, kind):
     response = speech_client.post("/transcribe", data=body, content_type=content_type)
-    assert response.status_code == status and problem in response.get_json()["error"]
+    error = response.get_json()
+    assert response.status_code == status and problem in error["error"] and error.get("problem") == kind
 
 
 def test_too_long_and_too_large_recordings_are_refused(speech_client, recording):
@@ -65,6 +66,7 @@ def test_too_long_and_too_large_recordings_are_refused(speech_client, recording)
     long = wav.encode(np.tile(samples, int(31 * rate / len(samples)) + 1), rate, "webm")
     response = speech_client.post("/transcribe", data=long, content_type="audio/webm")
     assert response.status_code == 400 and "lasts more than 30 s (stt.max_seconds)" in response.get_json()["error"]
+    assert response.get_json()["problem"] == "too_long"
     huge = speech_client.post("/transcribe", data=b"\x00" * (5 * 2**20), content_type="audio/wav")
     assert huge.status_code == 413 and "larger than 4194304 bytes" in huge.get_json()["error"]
 
