@@ -110,13 +110,15 @@ def spoken_question(params: dict, kokoro: Path) -> tuple[bytes, float]:
 
 
 def server(params_file: Path, recording: bytes, repeats: int) -> dict:
-    """Start-up, memory after start-up, with Whisper loaded and after a chat turn, and /transcribe's time."""
+    """Start-up, memory after start-up, with Whisper loaded and after a chat turn, and /transcribe's time (an
+    empty audio cache: the turn's clips are made, not found)."""
     import psutil
 
     from dllab.chat.client import get, post, running_server, stream_chat
 
     started = time.perf_counter()
-    with running_server("--params", str(params_file), "--load-on-first-use") as (url, process):
+    with tempfile.TemporaryDirectory() as audio, \
+            running_server("--params", str(params_file), "--audio-cache", audio, "--load-on-first-use") as (url, process):
         result = {"startup_s": round(time.perf_counter() - started, 2)}
         rss = lambda: round(psutil.Process(process.pid).memory_info().rss / 2**20)  # noqa: E731
         result["rss_mb_after_startup"] = rss()
