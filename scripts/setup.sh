@@ -25,6 +25,8 @@ missing=()
 for package in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
+# npm fetches the Kokoro voices (npm pack kokoro-js); any npm will do (a Node.js install may bring its own).
+command -v npm >/dev/null || missing+=(npm)
 if (( ${#missing[@]} )); then
     if [[ $(id -u) -eq 0 ]]; then
         echo "setup: installing Debian packages: ${missing[*]}"

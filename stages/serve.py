@@ -1,5 +1,6 @@
 """Stage serve: start the real chat server on a free local port, ask the test questions over HTTP, check that
-each answer has sources and two voices, write reports/serve/metrics.json, and stop the server."""
+each answer has sources and two voices and that the first question's clip, sent back to /transcribe, gives
+its text; write reports/serve/metrics.json, and stop the server."""
 import argparse
 import tempfile
 import time
@@ -7,7 +8,7 @@ import time
 from dllab.chat.config import CHAT_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS
 from dllab.cli import run
 from dllab.params import load_section
-from dllab.speech.config import KEYS as TTS_KEYS, SPEC as TTS_SPEC
+from dllab.speech.config import KEYS as TTS_KEYS, SPEC as TTS_SPEC, STT_KEYS, STT_SPEC
 
 
 def main() -> None:
@@ -15,6 +16,8 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--model", default="models/llm/model.gguf")
     parser.add_argument("--index", default="models/chromadb")
+    parser.add_argument("--kokoro", default="models/kokoro")
+    parser.add_argument("--whisper", default="models/whisper")
     parser.add_argument("--questions", default="data/eval/questions.yaml")
     parser.add_argument("--first", type=int, default=3, help="how many questions of the file to ask")
     parser.add_argument("--out", default="reports/serve/metrics.json")
@@ -23,9 +26,10 @@ def main() -> None:
     load_section(args.params, "llm", LLM_SPEC, only=MODEL_KEYS)
     load_section(args.params, "chat", CHAT_SPEC, only=SERVE_KEYS)
     load_section(args.params, "tts", TTS_SPEC, only=TTS_KEYS)
+    load_section(args.params, "stt", STT_SPEC, only=STT_KEYS)
 
     from dllab.chat.client import running_server
-    from dllab.chat.serve_check import ask_and_check, summarise
+    from dllab.chat.serve_check import ask_and_check, summarise, transcribe_check
     from dllab.files import write_json
     from dllab.rag.evaluate import load_questions
 
@@ -34,13 +38,16 @@ def main() -> None:
         started = time.perf_counter()
         # --load-on-first-use: this stage checks the chat; torch and the lab's other models stay unloaded.
         with running_server("--params", args.params, "--model", args.model, "--index", args.index,
-                            "--audio-cache", audio, "--load-on-first-use") as (url, _):
+                            "--kokoro", args.kokoro, "--whisper", args.whisper, "--audio-cache", audio,
+                            "--load-on-first-use") as (url, _):
             startup = time.perf_counter() - started
-            metrics = summarise(ask_and_check(url, questions), startup)
+            turns = ask_and_check(url, questions)
+            metrics = {**summarise(turns, startup), "transcribed": transcribe_check(url, turns[0])}
     write_json(args.out, metrics)
     print(f"{metrics['questions']} questions answered with sources and audio: first token "
           f"{metrics['first_token_s']:.2f} s, latency {metrics['latency_s']:.2f} s, {metrics['tokens_per_s']} "
-          f"tokens/s, speech real-time factor {metrics['synthesis_real_time_factor']}")
+          f"tokens/s, speech real-time factor {metrics['synthesis_real_time_factor']} ({metrics['tts_engine']}); "
+          f"the first question's clip heard as {metrics['transcribed']['text']!r}")
 
 
 if __name__ == "__main__":

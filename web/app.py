@@ -5,6 +5,7 @@
 - language models (``web/lm_routes.py``): ``POST /lm/generate`` (Server-Sent Events);
 - retrieval (``web/search_routes.py``): ``GET /search?q=…&k=…``;
 - report (``web/report_routes.py``): ``GET /report``;
+- speech input (``web/transcribe_routes.py``): ``POST /transcribe`` (a recorded question → its text);
 and here ``GET /`` (the page), ``GET /health`` (the chat service and each section's status).
 
 Every client mistake is a 4xx JSON ``{"error": ...}``; a section whose artifacts are missing answers 503
@@ -24,7 +25,7 @@ from dllab.chat.service import CHAT_BUILD, Busy, ChatService
 from dllab.errors import UserError
 from dllab.lab import Lab, LabFiles
 from dllab.lazy import Unavailable
-from web import chat_routes, lm_routes, mnist_routes, report_routes, search_routes
+from web import chat_routes, lm_routes, mnist_routes, report_routes, search_routes, transcribe_routes
 from web.responses import json_error
 
 log = logging.getLogger("web")
@@ -42,16 +43,18 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    # The microphone for this page's own speech input (POST /transcribe); nothing for frames or other sites.
+    "Permissions-Policy": "camera=(), microphone=(self), geolocation=()",
 }
 
 
 def create_app(service: ChatService | None, loopback_only: bool = True, lab: Lab | None = None,
-               chat_down: Unavailable | None = None) -> Flask:
+               chat_down: Unavailable | None = None, transcriber=None) -> Flask:
     """The app over ``service`` and ``lab`` (default: this repository's pipeline outputs, searched with the
     chat service's index); ``loopback_only`` refuses requests whose Host is not a loopback name. Without a
     service (its files are missing: ``chat_down`` says which), the chat's routes answer 503 and the other
-    sections work as usual."""
+    sections work as usual. ``transcriber`` (a ``dllab.speech.transcribe.Transcriber``, or None when Whisper's
+    files are missing: ``/transcribe`` then answers 503) turns recorded questions into text."""
     if service is None and chat_down is None:
         raise ValueError("create_app needs a chat service or the reason why there is none (chat_down)")
     lab = lab or Lab(LabFiles.under(HERE.parent), retriever=service.retriever if service else None)
@@ -80,12 +83,15 @@ def create_app(service: ChatService | None, loopback_only: bool = True, lab: Lab
     @app.get("/health")
     def health():
         chat = {"ready": True, "loaded": True, "build": CHAT_BUILD, "missing": []} if service else chat_down.status()
-        return jsonify({"status": "ok", **(service.health() if service else {}),
+        speech_input = transcriber.status() if transcriber else {"ready": False, "loaded": False,
+                                                                    "build": transcribe_routes.BUILD}
+        return jsonify({"status": "ok", **(service.health() if service else {}), "transcribe": speech_input,
                         "sections": {"chat": chat, **lab.status()}})
 
     app.register_blueprint(chat_routes.blueprint(service) if service else chat_routes.unavailable_blueprint(chat_down))
     for section in (mnist_routes, lm_routes, search_routes, report_routes):
         app.register_blueprint(section.blueprint(lab))
+    app.register_blueprint(transcribe_routes.blueprint(transcriber))
 
     @app.after_request
     def secure(response: Response) -> Response:

@@ -6,7 +6,7 @@ from flask import Blueprint, send_file
 from dllab.lab import Lab
 
 # The report is a file of the pipeline's own making with an inline stylesheet and no script at all.
-REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; media-src data:; base-uri 'none'; "
               "form-action 'none'; frame-ancestors 'none'")
 
 

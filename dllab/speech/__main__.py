@@ -1,5 +1,7 @@
 """Say a text in the question or answer voice: ``python -m dllab.speech "Bonjour" --role answer --out x.wav``.
 
+A question is said up to ``tts.question_chars`` characters, as the chatbot says it.
+
 Reads the ``tts`` section of params.yaml (``--engine`` overrides ``tts.engine``); the clip is made in
 (or taken from) the audio cache, then copied to ``--out``.
 """
@@ -16,8 +18,9 @@ def main() -> None:
     parser.add_argument("text", help="what to say ('-' reads it from stdin)")
     parser.add_argument("--role", choices=["question", "answer"], default="answer", help="which voice")
     parser.add_argument("--out", help="WAV file to write (default: just print where the cached clip is)")
-    parser.add_argument("--engine", choices=["auto", "espeak", "bark"], help="override tts.engine")
+    parser.add_argument("--engine", choices=["auto", "kokoro", "bark", "espeak"], help="override tts.engine")
     parser.add_argument("--cache", default="models/tts_cache", help="audio cache folder")
+    parser.add_argument("--kokoro", default="models/kokoro", help="Kokoro's files (dvc repro kokoro_download)")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args()
 
@@ -30,7 +33,7 @@ def main() -> None:
     if args.engine:
         params["engine"] = args.engine
     text = sys.stdin.read() if args.text == "-" else args.text
-    clip = Speaker.from_params(params, args.cache).speak(text, args.role)
+    clip = Speaker.from_params(params, args.cache, args.kokoro).speak(text, args.role)
     if args.out:
         with atomic_path(args.out) as tmp:
             shutil.copyfile(clip.path, tmp)

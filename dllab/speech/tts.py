@@ -1,7 +1,9 @@
 """Speaking questions and answers in two voices, with every clip cached as a WAV file.
 
-``Speaker.from_params`` picks the engine (``tts.engine``: espeak-ng, Bark, or ``auto`` = Bark when its
-weights are in the local caches, else espeak-ng) and checks up front that it can speak both voices.
+``Speaker.from_params`` picks the engine (``tts.engine``: Kokoro, Bark, espeak-ng, or ``auto`` = the first of
+them whose files are here: Kokoro's folder, Bark's weights in the local caches, else espeak-ng) and checks up
+front that it can speak both voices. A question is said up to ``tts.question_chars`` characters (its
+opening, cut at a sentence or word end); the clip says how many characters it says.
 ``speak`` is safe to call from many threads at once: a clip already made is returned from the cache
 (``synth_seconds == 0``), and two threads asking for the same new clip make it only once.
 """
@@ -10,15 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dllab.params import check_section
 from dllab.speech import text as speech_text
 from dllab.speech import wav
 from dllab.speech.cache import AudioCache
-from dllab.speech.config import ROLES, SPEC
+from dllab.speech.config import ENGINE_KEYS, ROLES, SPEC
 
 log = logging.getLogger("speech")
 
@@ -33,18 +36,37 @@ class AudioClip:
     synth_seconds: float  # time spent synthesising; 0 when it came from the cache
     engine: str
     voice: str
+    chars: int = 0  # characters of the text said (a long question is said up to tts.question_chars)
 
 
-def make_engine(params: dict):
-    """The engine ``params['engine']`` asks for, checked to be usable now (UserError otherwise)."""
-    from dllab.speech import bark
+def engine_name(params: dict, kokoro_dir: str | Path | None) -> str:
+    """The engine ``params['engine']`` names; for ``auto`` the first whose files are here: kokoro, bark, espeak."""
+    from dllab.speech import bark, kokoro
 
     name = params["engine"]
     if name == "auto":
-        name = "bark" if not bark.missing_weights(params["bark_small"]) else "espeak"
+        if not kokoro.missing_files(kokoro_dir):
+            name = "kokoro"
+        elif not bark.missing_weights(params["bark_small"]):
+            name = "bark"
+        else:
+            name = "espeak"
         log.info("tts.engine auto: using %s", name)
+    return name
+
+
+def make_engine(params: dict, kokoro_dir: str | Path | None = None):
+    """The engine ``params['engine']`` asks for, checked to be usable now (UserError otherwise)."""
+    name = engine_name(params, kokoro_dir)
     voices = {role: params[f"{role}_voice"][name] for role in ROLES}
+    if name == "kokoro":
+        from dllab.speech.kokoro import KokoroEngine
+
+        # All cores (dllab.runtime.cpu_threads would import torch, which the server does without).
+        return KokoroEngine(kokoro_dir, voices, params["kokoro_speed"], threads=os.cpu_count() or 1)
     if name == "bark":
+        from dllab.speech import bark
+
         return bark.BarkEngine(voices, small=params["bark_small"], sentence_chars=params["bark_sentence_chars"],
                                temperature=params["bark_temperature"])
     from dllab.speech.espeak import EspeakEngine
@@ -53,18 +75,21 @@ def make_engine(params: dict):
 
 
 class Speaker:
-    def __init__(self, engine, cache: AudioCache, max_chars: int):
+    def __init__(self, engine, cache: AudioCache, max_chars: int, question_chars: int | None = None):
         self._engine = engine
         self._cache = cache
         self.max_chars = max_chars
+        self.question_chars = question_chars or max_chars
         self.engine: str = engine.name
 
     @classmethod
-    def from_params(cls, params: dict, cache_dir: str | Path) -> "Speaker":
-        """A speaker for the ``tts`` section of params.yaml (raw or already checked)."""
-        params = check_section("tts", params, SPEC)
+    def from_params(cls, params: dict, cache_dir: str | Path, kokoro_dir: str | Path | None = None) -> "Speaker":
+        """A speaker for the ``tts`` section of params.yaml (raw or already checked); ``kokoro_dir`` holds
+        Kokoro's files (``models/kokoro``), if any. Only the keys of the engine named are needed."""
+        engine = params.get("engine") if isinstance(params, dict) else None
+        params = check_section("tts", params, SPEC, only=ENGINE_KEYS.get(engine))
         cache = AudioCache(cache_dir, params["cache_max_files"], int(params["cache_max_mb"] * 2**20))
-        return cls(make_engine(params), cache, params["max_chars"])
+        return cls(make_engine(params, kokoro_dir), cache, params["max_chars"], params["question_chars"])
 
     @property
     def voices(self) -> dict[str, str]:
@@ -76,6 +101,8 @@ class Speaker:
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
         text = speech_text.clean(text, self.max_chars)
+        if role == "question":
+            text = speech_text.opening(text, self.question_chars)
         key = hashlib.sha256(
             json.dumps([self.engine, self._engine.voice_key(role), text], ensure_ascii=False).encode("utf-8")
         ).hexdigest()
@@ -84,7 +111,7 @@ class Speaker:
             with self._cache.lock(key):
                 # Another thread may have made it while this one waited for the lock.
                 clip = self._from_cache(key, role) or self._synthesize(key, text, role)
-        return clip
+        return replace(clip, chars=len(text))
 
     def concatenate(self, clips: list[AudioClip], role: str) -> AudioClip:
         """One clip of ``clips`` said one after the other (the sentences of an answer), cached like the others."""
@@ -98,7 +125,7 @@ class Speaker:
                 rate = pieces[0][1]
                 samples = wav.join([samples for samples, _ in pieces], rate, SENTENCE_PAUSE_S)
                 joined = self._store(key, samples, rate, role, synth_seconds=0.0)
-        return joined
+        return replace(joined, chars=sum(clip.chars for clip in clips))
 
     def clip_path(self, clip_id: str) -> Path | None:
         """The WAV of ``clip_id`` for serving it; None unless it is a 64-hex id with a file in the cache."""

@@ -55,3 +55,22 @@ def seconds(path: str | Path) -> float:
     """Duration of a WAV file, from its header."""
     with wave.open(str(path)) as wav:
         return wav.getnframes() / wav.getframerate()
+
+
+def encode(samples: np.ndarray, rate: int, container: str) -> bytes:
+    """16-bit mono samples as a compressed recording, as a browser's MediaRecorder makes one: ``"webm"`` or
+    ``"ogg"`` (Opus at 48 kHz), through PyAV (FFmpeg's libraries)."""
+    import av
+
+    out = io.BytesIO()
+    with av.open(out, "w", format=container) as recording:
+        stream = recording.add_stream("libopus", rate=48_000, layout="mono")
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=48_000)
+        frame = av.AudioFrame.from_ndarray(samples.astype("<i2").reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = rate
+        for piece in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(piece):
+                recording.mux(packet)
+        for packet in stream.encode(None):
+            recording.mux(packet)
+    return out.getvalue()

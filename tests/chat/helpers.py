@@ -21,6 +21,9 @@ TEST_LLM = {"max_tokens": 12, "temperature": 0.0, "n_ctx": 1024}
 TEST_CHAT = {"top_k": 2, "queue_size": 8, "retry_after": 7, "server_threads": 12, "answer_mode": "generate",
              "decline_below": 0.0}
 TEST_RAG = {"chunk_size": 400, "chunk_overlap": 50, "embedding_model": "e5-multilingual"}
+# espeak-ng, the light voice: these servers test the chat, and a pipeline's models/kokoro would make `auto`
+# pick Kokoro (the README's server, in test_browser.py, says answers with it).
+TEST_TTS = {"engine": "espeak"}
 _made: dict = {}
 
 
@@ -33,6 +36,7 @@ def server_params() -> dict:
     params = repo_params()
     params["llm"].update(TEST_LLM)
     params["chat"].update(TEST_CHAT)
+    params["tts"].update(TEST_TTS)
     return params
 
 

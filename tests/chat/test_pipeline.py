@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from dllab.speech.measure import word_error_rate
 from tests.chat import helpers
 from tests.conftest import copy_repo, run_in, set_params, stages_run
 
@@ -17,12 +18,16 @@ def test_repro_serve_downloads_indexes_serves_and_stops(tmp_path, tmp_path_facto
     set_params(repo, "chat", top_k=2)
     result = run_in(repo, "dvc", "repro", "serve", "chat_evaluate", timeout=900)
     ran = stages_run(result.stdout)
-    assert sorted(ran) == ["chat_evaluate", "llm_download", "rag_index", "serve"]
+    assert sorted(ran) == ["chat_evaluate", "kokoro_download", "llm_download", "rag_index", "serve",
+                           "whisper_download"]
     assert "3 questions answered with sources and audio" in result.stdout
 
     metrics = json.loads((repo / "reports/serve/metrics.json").read_text())
     assert metrics["questions"] == 3 and metrics["first_token_s"] > 0 and metrics["audio_seconds"] > 0
     assert metrics["turns"][0]["question"] == "Quelles sont les différentes variantes de la tarte aux pommes ?"
+    # the server said it with Kokoro, and Whisper heard its question's clip back through /transcribe
+    heard = metrics["transcribed"]["text"]
+    assert metrics["tts_engine"] == "kokoro" and word_error_rate([metrics["turns"][0]["question"]], [heard]) <= 0.4
     for turn in metrics["turns"]:  # quote mode, the default: cited sentences, no model token
         assert turn["sources"][0]["file"] == "tarte.txt" and turn["answer_tokens"] is None
         assert "[1]" in turn["answer"] or "[2]" in turn["answer"] or turn["answer"].startswith("Les documents")

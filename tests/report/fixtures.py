@@ -3,6 +3,9 @@ import json
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+
+from dllab.speech import wav
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -84,6 +87,19 @@ def make_reports(root: Path) -> Path:
         {"question": "Une pizza ?", "out_of_scope": True, "answer": "Les documents ne contiennent pas cette information.",
          "expect": [], "need": 1, "correct": False, "declined": True, "evidence": 0.8, "sources": []}])
     png(reports / "chat/calibration.png")
+    voice = {"voice": "ff_siwis", "wer": 0.15, "wer_questions": 0.2, "wer_answers": 0.1, "words": 40, "pitch_hz": 210.0}
+    write(reports / "speech/metrics.json", {
+        "engine": "kokoro", "question_voice": {**voice, "voice": "0.5*ff_siwis+0.5*am_echo", "wer": 0.25,
+                                               "pitch_hz": 150.0},
+        "answer_voice": voice, "question_round_trip_wer": 0.2, "pitch_semitones_apart": 5.8,
+        "texts": {"questions": 2, "answers": 1}})
+    write(reports / "speech/transcripts.json", [
+        {"voice": "answer", "kind": "question", "text": "Une <i>tarte</i> ?", "heard": "Une tarte ?", "wer": 0.0}])
+    (reports / "speech/clips").mkdir(parents=True, exist_ok=True)
+    wav.write(reports / "speech/clips/answer_voice-answer.wav", (np.sin(np.arange(4800) / 5) * 8000).astype("<i2"),
+              24_000)
+    record(reports, "speech_evaluate", 100.0, question_real_time_factor=0.4, answer_real_time_factor=0.6,
+           first_audio_s_p50=0.8, first_audio_s_max=1.4, whisper_real_time_factor=0.2)
     record(reports, "mnist_train", 70.1, train_seconds=61.5, seconds_per_epoch=3.1, train_images_per_second=17000)
     record(reports, "rag_index", 20.0, index_seconds=11.0)
     return reports

@@ -29,7 +29,13 @@ def test_report_has_every_section_with_embedded_figures(reports):
     # The answers: their measures against the targets, the misses shown as text, the calibration.
     assert "correct" in page and "&gt;= 0.80" in page and "Étalez la &lt;b&gt;pâte&lt;/b&gt;. [1]" in page
     assert "chat.decline_below = 0.84" in page and "0.85" in page and "Cury" in page
+    # The voices: word error rates against their targets (the question voice's 0.25 misses), a player per clip.
+    assert "Voices: intelligibility" in page and "0.5*ff_siwis+0.5*am_echo" in page and "Une &lt;i&gt;tarte" in page
+    assert re.search(r"question voice \(0.5\*ff_siwis\+0.5\*am_echo\): word error rate</td><td>0.25</td>"
+                     r"<td>&lt;= 0.2</td><td>missed", page)
+    assert page.count('<audio controls preload="none" src="data:audio/ogg;base64,') == 1
     markdown = to_markdown(doc, relative_to=reports)
+    assert "[▶ The answer voice says the first answer of the benchmark](speech/clips/answer_voice-answer.wav)" in markdown
     assert "![Confusion matrix on the test set](mnist/figures/confusion_matrix.png)" in markdown
     assert "| mnist_train | 70.1 | 900 |" in markdown
     assert "| training seconds | 61.5 |" in markdown and "| last index run (s) | 11 |" in markdown

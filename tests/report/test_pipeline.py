@@ -1,5 +1,6 @@
 """The real `dvc repro` of the WHOLE pipeline in a temporary copy of the repository, with tiny params:
-download, train, evaluate, tokenizer, index, serve check and report, then the report mentions each system."""
+download, train, evaluate, tokenizer, index, voices, serve check and report, then the report mentions each
+system."""
 import json
 
 import pytest
@@ -35,6 +36,7 @@ def tiny_repo(root, tmp_path_factory, mnist_raw):
     set_params(repo, "rag", docs_dir="tests/chat/docs", chunk_size=400, chunk_overlap=50)
     set_params(repo, "llm", source=str(helpers.model_file(tmp_path_factory.getbasetemp())), max_tokens=8,
                temperature=0.0)
+    set_params(repo, "speech_evaluate", questions=1, answers=1)  # Kokoro and Whisper, on two short texts
     return repo
 
 
@@ -57,10 +59,11 @@ def test_whole_pipeline_with_tiny_params_ends_in_a_report(first_run):
     ran = stages_run(result.stdout)
     stages = ["mnist_download", "mnist_train", "mnist_evaluate", "corpus_download", "tokenizer_train",
               "lstm_train", "transformer_train", "lm_evaluate", "rag_index", "rag_evaluate", "chat_evaluate",
-              "llm_download", "serve", "report"]
+              "llm_download", "kokoro_download", "whisper_download", "speech_evaluate", "serve", "report"]
     assert sorted(ran) == sorted(stages) and ran[-1] == "report"
     page = (repo / "reports/index.html").read_text(encoding="utf-8")
-    for system in ["MNIST", "LSTM and Transformer", "Knowledge base", "Chatbot answers", "Voice chatbot", "Pipeline"]:
+    for system in ["MNIST", "LSTM and Transformer", "Knowledge base", "Chatbot answers", "Voice chatbot",
+                   "Voices: intelligibility", "Pipeline"]:
         assert system in page
     assert "Comment faire une tarte aux pommes ?" in page  # a test question and its answer
     markdown = (repo / "reports/README.md").read_text(encoding="utf-8")
@@ -83,7 +86,8 @@ def test_a_second_copy_gives_the_same_bytes_for_every_deterministic_output(first
     assert differ - records <= NONDETERMINISTIC, "outputs that should be deterministic differ"
     assert {"models/lstm/model.pt", "models/transformer/model.pt", "models/mnist/model.pt", "reports/lm/metrics.json",
             "reports/rag/index.json", "reports/chat/answers.json", "reports/chat/answers.md",
-            "reports/chat/calibration.png"}.isdisjoint(differ)
+            "reports/chat/calibration.png", "models/kokoro", "models/whisper", "reports/speech/metrics.json",
+            "reports/speech/transcripts.json", "reports/speech/clips"}.isdisjoint(differ)
 
 
 def test_an_experiment_is_compared_with_its_baseline_commit_in_exp_show_and_the_report(first_run):

@@ -1,4 +1,5 @@
-"""Fixtures for the speech tests: the real ``tts`` section of params.yaml and a speaker on a temporary cache."""
+"""Fixtures for the speech tests: the real ``tts`` section of params.yaml, a speaker on a temporary cache, and
+the real Kokoro and Whisper files."""
 from __future__ import annotations
 
 import copy
@@ -20,6 +21,22 @@ def tts_params(monkeypatch, tmp_path) -> dict:
 
 @pytest.fixture
 def speaker(tts_params, tmp_path):
-    from dllab.speech import Speaker
+    from dllab.speech.tts import Speaker
 
     return Speaker.from_params({**tts_params, "engine": "espeak"}, tmp_path / "audio")
+
+
+
+
+@pytest.fixture(scope="session")
+def transcriber(whisper_files):
+    from dllab.speech.transcribe import Transcriber
+
+    return Transcriber(whisper_files, {**read_yaml(REPO / "params.yaml")["stt"]})
+
+
+@pytest.fixture
+def kokoro_speaker(tts_params, kokoro_files, tmp_path):
+    from dllab.speech.tts import Speaker
+
+    return Speaker.from_params({**tts_params, "engine": "kokoro"}, tmp_path / "audio", kokoro_files)

@@ -67,3 +67,14 @@ def test_a_sentence_that_never_ends_is_cut_between_words_without_losing_any():
 def test_speakable_means_a_letter_or_a_digit():
     assert speakable("Oui") and speakable("42") and speakable("**Tatin**") and speakable("苹果")
     assert not any(map(speakable, ["", "**", "\u200b", "\x00\x01", "… ?!", "# --"]))
+
+
+def test_the_first_piece_of_an_answer_may_end_at_its_first_clause_so_its_clip_comes_sooner():
+    text = "Préparez la pâte brisée avec 250 g de farine, puis laissez-la reposer. Faites une compote, épaisse."
+    cutter = SentenceCutter(300, first_clause=True)
+    pieces = [p for ch in text for p in cutter.feed(ch)] + cutter.rest()
+    assert pieces == ["Préparez la pâte brisée avec 250 g de farine,", "puis laissez-la reposer.",
+                      "Faites une compote, épaisse."]  # only the first sentence is cut at a comma
+    short = SentenceCutter(300, first_clause=True)
+    assert short.feed("Oui, la tarte se garde. ") == ["Oui, la tarte se garde."]  # "Oui," is too short a clip
+    assert SentenceCutter(300).feed(text) == ["Préparez la pâte brisée avec 250 g de farine, puis laissez-la reposer."]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dllab.errors import ParamError, UserError
-from dllab.speech import Speaker
+from dllab.speech.tts import Speaker
 from dllab.speech import espeak as espeak_module
 
 QUESTION = "Bonjour, quelle est la capitale de la France ? Paris est la capitale de la France."
@@ -73,9 +73,19 @@ def test_second_request_comes_from_the_cache_without_running_espeak(speaker, cou
 
 def test_long_text_is_said_in_several_pieces(speaker, count_runs):
     text = " ".join(f"Voici la phrase numéro {n}, qui parle de la Révolution française." for n in range(40))
-    clip = speaker.speak(text, "question")
+    clip = speaker.speak(text, "answer")
     assert len(count_runs) >= 3 and all(len(command) == len(count_runs[0]) for command in count_runs)
-    assert clip.seconds > 80  # ~40 sentences of ~2.5 s each
+    assert clip.seconds > 80 and clip.chars == len(text)  # ~40 sentences of ~2.5 s each
+
+
+def test_a_long_question_is_said_up_to_question_chars_in_whole_sentences(speaker, tts_params):
+    text = " ".join(f"Voici la phrase numéro {n}, qui parle de la Révolution française." for n in range(40))
+    clip = speaker.speak(text, "question")
+    said = text[:clip.chars]
+    assert 100 < clip.chars <= tts_params["question_chars"] and said.endswith("française.")
+    assert clip.seconds < 20 and clip.id == speaker.speak(said, "question").id  # the same clip as its opening
+    one_long_sentence = "pomme " * 100
+    assert speaker.speak(one_long_sentence, "question").chars <= tts_params["question_chars"]  # cut between words
 
 
 def test_cache_keeps_only_the_most_recently_used_files(tts_params, tmp_path):

@@ -8,6 +8,7 @@ import yaml
 from dllab.chat.client import running_server
 from tests.chat import helpers
 from tests.conftest import REPO, copy_repo, run_in
+from tests.speech import models as speech_models
 
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -16,20 +17,26 @@ FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "-
          "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required", "--window-size=1100,900"]
 
 
-@pytest.fixture()
-def browser(tmp_path):
-    """Debian's headless Chromium through Selenium; its console messages are kept (driver.get_log("browser"))."""
+def start_chromium(profile: Path, *extra_flags: str):
+    """Debian's headless Chromium through Selenium; its console messages (driver.get_log("browser")) and
+    network events (driver.get_log("performance")) are kept."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     assert shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER), "install Debian's chromium and chromium-driver"
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in FLAGS + [f"--user-data-dir={tmp_path / 'profile'}"]:
+    for flag in FLAGS + [f"--user-data-dir={profile}", *extra_flags]:
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_script_timeout(30)
+    return driver
+
+
+@pytest.fixture()
+def browser(tmp_path):
+    driver = start_chromium(tmp_path / "profile")
     yield driver
     driver.quit()
 
@@ -52,8 +59,8 @@ def base(tmp_path_factory):
 @pytest.fixture(scope="session")
 def readme_repo(tmp_path_factory):
     """A copy of the repository as the README leaves it before `python web/serve.py`: after
-    `dvc repro llm_download rag_index` (the repository's own model and index are copied in when the
-    pipeline has made them; otherwise that command is run in the copy)."""
+    `dvc repro llm_download rag_index kokoro_download whisper_download` (the repository's own model, index
+    and speech files are copied in when the pipeline has made them; otherwise they are made for the copy)."""
     repo = copy_repo(tmp_path_factory.mktemp("readme-repo"))
     model, index = REPO / "models/llm/model.gguf", REPO / "models/chromadb"
     if model.is_file() and (index / "chroma.sqlite3").is_file():
@@ -62,6 +69,10 @@ def readme_repo(tmp_path_factory):
         shutil.copytree(index, repo / "models/chromadb")
     else:
         run_in(repo, "dvc", "repro", "llm_download", "rag_index", timeout=600)
+    # The voices and the speech recognizer (`make repro` makes them): the pipeline's, else fetched once.
+    base = tmp_path_factory.getbasetemp()
+    for name, folder in (("kokoro", speech_models.kokoro_dir(base)), ("whisper", speech_models.whisper_dir(base))):
+        shutil.copytree(folder, repo / "models" / name)
     return repo
 
 
@@ -126,3 +137,5 @@ def lab_server(tmp_path_factory, lab_files):
                         "--transformer", str(lab_files.transformer), "--tokenizer", str(lab_files.tokenizer),
                         "--report", str(lab_files.report)) as (url, _):
         yield url
+
+

@@ -4,15 +4,33 @@
 
 const $ = (id) => document.getElementById(id);
 
+// A refused request in plain French, with the server's own words after it (they name the field or file).
 async function errorMessage(response) {
+  let detail = "";
+  let build = "";
   try {
     const body = await response.json();
-    const wait = response.headers.get("Retry-After");
-    const build = body.build ? ` (${body.build})` : "";
-    return body.error + build + (wait ? ` (réessayez dans ${wait} s)` : "");
+    detail = body.error || "";
+    build = body.build ? ` Pour le construire : « ${body.build} ».` : "";
   } catch (err) {
-    return `Erreur ${response.status}`;
+    // not JSON: the status says enough
   }
+  const wait = response.headers.get("Retry-After");
+  const status = response.status;
+  const what = status === 503 ? "Le serveur est occupé ou indisponible"
+    : status === 413 ? "La requête est trop grande"
+    : status >= 500 ? `Erreur du serveur (${status}) : réessayez plus tard`
+    : status === 404 ? "Introuvable"
+    : "Requête refusée";
+  return `${what}${detail ? ` : ${detail}` : ""}.${build}${wait ? ` Réessayez dans ${wait} s.` : ""}`.replace(/\.\./g, ".");
+}
+
+// What a failed fetch says: the browser's own words ("Failed to fetch") mean nothing to a reader.
+function failureMessage(err, fallback) {
+  if (err instanceof TypeError) {
+    return "Le serveur ne répond pas : vérifiez qu'il tourne (python web/serve.py), puis réessayez.";
+  }
+  return (err && err.message) || fallback;
 }
 
 // Blocks separated by a blank line, each with "event:" and "data:" lines; onEvent({name, data}) for each.

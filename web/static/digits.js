@@ -125,7 +125,7 @@ async function predict() {
     if (digits.hasInk) showPrediction(await response.json());
     showMessage($("digit-error"), "");
   } catch (err) {
-    showMessage($("digit-error"), err.message || "La prédiction a échoué.");
+    showMessage($("digit-error"), failureMessage(err, "La prédiction a échoué."));
   } finally {
     digits.inFlight = false;
     predict();

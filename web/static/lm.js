@@ -49,7 +49,7 @@ async function generateRace() {
     if (!response.ok) throw new Error(await errorMessage(response));
     await readServerEvents(response, (event) => onRaceEvent(event, started));
   } catch (err) {
-    showMessage($("lm-error"), err.message || "La génération a échoué.");
+    showMessage($("lm-error"), failureMessage(err, "La génération a échoué."));
   } finally {
     for (const node of document.querySelectorAll(".lm-column")) node.setAttribute("aria-busy", "false");
     race.busy = false;

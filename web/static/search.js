@@ -20,7 +20,7 @@ async function runSearch() {
     list.replaceChildren(...body.results.map(passageItem));
     if (!body.results.length) showMessage($("search-error"), "Aucun passage trouvé.");
   } catch (err) {
-    showMessage($("search-error"), err.message || "La recherche a échoué.");
+    showMessage($("search-error"), failureMessage(err, "La recherche a échoué."));
   } finally {
     list.setAttribute("aria-busy", "false");
   }
