@@ -1,7 +1,6 @@
 """Checking a chat request's JSON before any work: every client mistake becomes one clear 4xx message."""
 from __future__ import annotations
 
-import ipaddress
 import json
 import math
 from collections import deque
@@ -133,28 +132,6 @@ def _history(value, max_messages: int, max_chars: int) -> list[dict]:
             raise BadRequest(f"{where}.content is {len(message['content'])} characters long; the limit is {max_chars}")
         clean.append({"role": message["role"], "content": message["content"]})
     return clean
-
-
-def loopback_name(host_header: str | None) -> bool:
-    """Whether a Host header (``name[:port]``) names this machine: localhost, *.localhost or a loopback IP.
-
-    A server bound to 127.0.0.1 refuses other names so that a web page cannot reach it through a DNS
-    name that resolves to 127.0.0.1 (DNS rebinding).
-    """
-    if not host_header:
-        return False
-    host = host_header.strip().lower()
-    if host.startswith("["):  # [::1]:8000
-        name = host[1:host.find("]")] if "]" in host else ""
-    else:
-        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    name = name.rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def _json_type(value) -> str:
