@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import urllib.parse
 from pathlib import Path
 
 from flask import Flask, Response, jsonify, request, send_file
@@ -73,6 +74,14 @@ def create_app(service: ChatService | None, loopback_only: bool = True, lab: Lab
         if loopback_only and not loopback_host(host):
             return json_error(403, f"the Host header {host!r:.80} is not a loopback name; this server answers "
                                    "http://127.0.0.1 and http://localhost only (start it with --host to serve others)")
+
+    @app.before_request
+    def query_is_text():
+        # Werkzeug replaces what is not UTF-8 with U+FFFD: the question searched would not be the one sent.
+        try:
+            urllib.parse.unquote_to_bytes(request.query_string).decode("utf-8")
+        except UnicodeDecodeError:
+            return json_error(400, "the query string is not valid UTF-8 text once its %-escapes are decoded")
 
     @app.get("/")
     def index():

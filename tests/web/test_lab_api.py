@@ -186,6 +186,8 @@ def test_search_gives_each_passage_its_scores_and_best_sentence(lab_client):
     ("?q=tarte&k=-1", "k = '-1'"), ("?q=tarte&k=²", "k = '²'"), ("?q=tarte&n=3", "unknown parameter(s) 'n'"),
     ("?q=tarte&k=" + "9" * 5000, "k = '99999999999999999999' is not allowed"),  # was a 500: int() refuses 4,300+ digits
     ("?q=tarte&k=0004", "k = '0004'"),
+    # Werkzeug replaced what is not UTF-8 by U+FFFD, and the search ran on a question nobody asked.
+    ("?q=%ff%fe", "not valid UTF-8"), ("?q=tarte%ed%a0%80", "not valid UTF-8"),
 ])
 def test_bad_searches_are_400_json(lab_client, query, fragment):
     response = lab_client.get("/search" + query)
