@@ -28,7 +28,7 @@ from dllab.errors import UserError
 from dllab.lab import Lab, LabFiles
 from dllab.lazy import Unavailable
 from web import chat_routes, lm_routes, mnist_routes, report_routes, search_routes
-from web.responses import json_error
+from web.responses import SECURITY_HEADERS, json_error
 
 log = logging.getLogger("web")
 HERE = Path(__file__).resolve().parent
@@ -36,20 +36,6 @@ NO_CHAT_BODY_LIMIT = 64 * 1024  # requests' largest body when there is no chat (
 # A Host header: a name or an IPv4 address, or an IPv6 address in brackets, then an optional port. Nothing else
 # may follow the name: "localhost:evil.example" is not a port.
 HOST_HEADER = re.compile(r"(?P<name>[a-z0-9.-]+|\[(?P<ipv6>[0-9a-f:.]+)\])(?::(?P<port>[0-9]{1,5}))?")
-
-SECURITY_HEADERS = {
-    # Scripts, styles, audio and fetches only from this server: no inline script can run even if
-    # text from a question or a document were ever put into the page as markup.
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-                               "form-action 'self'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
 
 
 def create_app(service: ChatService | None, loopback_only: bool = True, lab: Lab | None = None,

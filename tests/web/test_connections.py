@@ -1,0 +1,104 @@
+"""The real server (`python web/serve.py`, waitress) under hostile load and odd input: the whole battery of
+malformed requests, clients that leave while queued, idle and slow connections, bodies too large to read.
+
+Loopback only; every crowd is bounded in count and time and closed by the test itself.
+"""
+import json
+import socket
+
+import pytest
+
+from dllab.chat.client import get, raw_request, request_bytes, running_server
+from tests.web.test_server import serve, server_args
+from web.responses import SECURITY_HEADERS
+
+pytestmark = pytest.mark.slow
+
+
+def address(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def test_waitress_refuses_a_large_body_after_its_headers_without_reading_it(lab_server):
+    """10 MB announced and never sent: the 413 comes at once (before, waitress read up to 1 GB first)."""
+    for path in ("/chat", "/chat/stream", "/lm/generate", "/mnist/predict", "/"):
+        head = request_bytes("POST", path, None, "application/json").replace(
+            b"\r\n\r\n", b"\r\nContent-Length: 10000000\r\n\r\n")
+        status, headers, body = raw_request(lab_server, head, timeout=30)
+        assert status == 413 and headers["content-type"] == "application/json", (path, body)
+        assert json.loads(body) == {"error": "the request body is larger than 8388608 bytes"}
+        assert headers["x-frame-options"] == SECURITY_HEADERS["X-Frame-Options"]
+
+
+def test_a_body_under_waitress_limit_but_over_the_route_limit_is_413_from_the_app(lab_server):
+    status, headers, body = raw_request(lab_server, request_bytes("POST", "/chat", b"x" * 3_000_000,
+                                                                  "application/json"))
+    assert status == 413 and "is larger than" in json.loads(body)["error"]
+    assert headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+
+
+def idle_connections(url: str, count: int) -> list[socket.socket]:
+    return [socket.create_connection(address(url), timeout=30) for _ in range(count)]
+
+
+def slow_header_clients(url: str, count: int) -> list[socket.socket]:
+    """Connections that have sent half a request's headers and say nothing more (a slowloris, paused)."""
+    clients = idle_connections(url, count)
+    for client in clients:
+        client.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    return clients
+
+
+def test_idle_and_slow_clients_beyond_the_old_limit_do_not_starve_health(tmp_path, base):
+    """150 idle connections and 30 half-sent requests (the old limit, 100, stopped all accepting); then
+    idle connections are closed after chat.channel_timeout."""
+    with running_server(*server_args(tmp_path, base, channel_timeout=10)) as (url, _):
+        crowd = []
+        try:
+            crowd = idle_connections(url, 150) + slow_header_clients(url, 30)
+            for _ in range(20):
+                assert get(url, "/health", timeout=10)[0] == 200
+            crowd[0].settimeout(60)
+            assert crowd[0].recv(1) == b""  # closed by the server: an idle client holds no place for long
+            assert crowd[-1].recv(1) == b""  # a half-sent request too, once it has been silent that long
+        finally:
+            for client in crowd:
+                client.close()
+
+
+def test_the_connection_params_are_checked_at_start_up(tmp_path):
+    from dllab.errors import UserError
+    from tests.chat import helpers
+    from web.connections import check_connections
+
+    llm, chat, tts = helpers.sections()
+    check_connections(chat)
+    with pytest.raises(UserError) as err:
+        check_connections({**chat, "max_request_body_size": 100_000, "connection_limit": chat["server_threads"]})
+    message = str(err.value)
+    assert "chat.max_request_body_size = 100000 would refuse valid requests" in message and "set it above" in message
+    assert f"chat.connection_limit = {chat['server_threads']} leaves no connection beyond" in message
+    params = helpers.server_params()
+    params["chat"]["max_request_body_size"] = 2048
+    (tmp_path / "p.yaml").write_text(json.dumps(params), encoding="utf-8")
+    failed = serve(tmp_path, "--params", str(tmp_path / "p.yaml"))
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    assert failed.stderr.strip().splitlines()[-1].startswith(
+        f"error: {tmp_path / 'p.yaml'}: chat.max_request_body_size = 2048 would refuse valid requests")
+
+
+def test_a_connection_limit_beyond_the_open_files_allowed_is_refused_at_start_up(tmp_path):
+    import resource
+    import subprocess
+    import sys
+
+    from dllab.chat.client import SERVE_SCRIPT
+
+    limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))  # noqa: E731  (ulimit -n 256)
+    failed = subprocess.run([sys.executable, str(SERVE_SCRIPT), "--port", "0"], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path, preexec_fn=limit)
+    assert failed.returncode == 2
+    assert failed.stderr.strip().splitlines()[-1].endswith(
+        "chat.connection_limit = 500 needs 628 open files but this process may open at most 256 (ulimit -Hn); "
+        "lower chat.connection_limit or raise the limit")
