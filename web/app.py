@@ -23,7 +23,7 @@ from flask import Flask, Response, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from dllab.chat.requests import body_limit
-from dllab.chat.service import CHAT_BUILD, Busy, ChatService
+from dllab.chat.service import CHAT_BUILD, Busy, ChatService, Departed
 from dllab.errors import UserError
 from dllab.lab import Lab, LabFiles
 from dllab.lazy import Unavailable
@@ -126,6 +126,11 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Busy)
     def busy(exc: Busy):
         return json_error(503, str(exc), {"Retry-After": str(exc.retry_after)})
+
+    @app.errorhandler(Departed)
+    def departed(exc: Departed):
+        # Nobody reads it; 499 (nginx's "client closed request") tells it apart from answers sent, in any log.
+        return json_error(499, "the client closed the connection before the answer")
 
     @app.errorhandler(Unavailable)
     def unavailable(exc: Unavailable):

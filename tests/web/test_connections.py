@@ -5,11 +5,14 @@ Loopback only; every crowd is bounded in count and time and closed by the test i
 """
 import json
 import socket
+import threading
+import time
 
 import pytest
+import yaml
 
-from dllab.chat.client import get, raw_request, request_bytes, running_server
-from tests.web.test_server import serve, server_args
+from dllab.chat.client import get, post_json, raw_request, request_bytes, running_server
+from tests.web.test_server import QUESTIONS, health, open_stream, read_events, serve, server_args
 from web.responses import SECURITY_HEADERS
 
 pytestmark = pytest.mark.slow
@@ -18,6 +21,16 @@ pytestmark = pytest.mark.slow
 def address(url: str) -> tuple[str, int]:
     host, port = url.removeprefix("http://").split(":")
     return host, int(port)
+
+
+def wait_for(condition, seconds: float = 60, step: float = 0.05) -> bool:
+    """Whether ``condition()`` holds within ``seconds`` (a bound for a slow machine, not a measure)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
 
 
 def test_waitress_refuses_a_large_body_after_its_headers_without_reading_it(lab_server):
@@ -65,6 +78,46 @@ def test_idle_and_slow_clients_beyond_the_old_limit_do_not_starve_health(tmp_pat
         finally:
             for client in crowd:
                 client.close()
+
+
+def test_clients_that_leave_while_queued_give_their_places_back_while_the_answer_before_runs(tmp_path, base):
+    """Generate mode, 4 places: one long answer holds the model, 3 clients wait behind it and leave. Their
+    places come back while that answer is still being generated (before: only when their turn first wrote)."""
+    args = server_args(tmp_path, base, queue_size=4, server_threads=8)
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text(encoding="utf-8"))
+    params["llm"]["max_tokens"] = 400  # an answer that keeps the model for a while
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    with running_server(*args) as (url, _):
+        connection, response = open_stream(url, QUESTIONS[0][0])
+        holder = read_events(response)
+        assert next(name for name, _ in holder if name == "token")  # it holds the model
+        generated, leave = threading.Event(), threading.Event()
+
+        def read_then_leave():
+            for name, _ in holder:
+                if name == "sources":  # sent once the generation has ended
+                    generated.set()
+                if leave.is_set():
+                    break
+            response.close()
+            connection.close()
+
+        reader = threading.Thread(target=read_then_leave, daemon=True)
+        reader.start()
+        waiting = [open_stream(url, question) for question, _ in QUESTIONS]  # 200 with the question's clip
+        assert [r.status for _, r in waiting] == [200, 200, 200]
+        assert post_json(url, "/chat", {"question": QUESTIONS[0][0]}, timeout=30)[0] == 503  # the queue is full
+        for client, stream in waiting:
+            stream.close()  # the socket itself closes once its last user does: the client has gone
+            client.close()
+        assert wait_for(lambda: health(url)["queue"]["in_use"] == 1)
+        assert not generated.is_set()  # the answer before them still runs: their places came back at once
+        leave.set()  # the long answer's reader leaves too: the model is free
+        reader.join(timeout=60)
+        status, _, body = post_json(url, "/chat", {"question": QUESTIONS[1][0]}, timeout=300)
+        assert status == 200 and json.loads(body)["answer"]
+        assert health(url)["queue"]["in_use"] == 0
+
 
 
 def test_the_connection_params_are_checked_at_start_up(tmp_path):
