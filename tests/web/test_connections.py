@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from dllab.chat.client import get, post_json, raw_request, request_bytes, running_server
+from dllab.chat.mistakes import RAW_MISTAKES, run_battery
 from tests.web.test_server import QUESTIONS, health, open_stream, read_events, serve, server_args
 from web.responses import SECURITY_HEADERS
 
@@ -33,6 +34,17 @@ def wait_for(condition, seconds: float = 60, step: float = 0.05) -> bool:
     return condition()
 
 
+def test_the_whole_battery_gets_4xx_json_with_the_security_headers_and_no_stream_that_fails(lab_server):
+    records = run_battery(lab_server)
+    assert len(records) >= 120
+    for record in records:
+        assert 400 <= record["status"] < 500, record  # among them the 500s of /lm/generate and /search
+        assert record["json_error"] and record["security_headers"], record  # waitress's own 400/413/431 too
+        assert not record["streamed_error"], record
+    statuses = {record["status"] for record in records}
+    assert {400, 403, 404, 405, 413, 431} <= statuses
+
+
 def test_waitress_refuses_a_large_body_after_its_headers_without_reading_it(lab_server):
     """10 MB announced and never sent: the 413 comes at once (before, waitress read up to 1 GB first)."""
     for path in ("/chat", "/chat/stream", "/lm/generate", "/mnist/predict", "/"):
@@ -49,6 +61,21 @@ def test_a_body_under_waitress_limit_but_over_the_route_limit_is_413_from_the_ap
                                                                   "application/json"))
     assert status == 413 and "is larger than" in json.loads(body)["error"]
     assert headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("data, status", RAW_MISTAKES)
+def test_each_request_waitress_itself_refuses_is_json_with_the_security_headers(lab_server, data, status):
+    got, headers, body = raw_request(lab_server, data, timeout=30)
+    assert got == status and "error" in json.loads(body)
+    assert all(headers.get(name.lower()) == value for name, value in SECURITY_HEADERS.items()), headers
+
+
+@pytest.mark.parametrize("host, status", [("localhost:evil.example", 403), ("127.0.0.1:8000@evil.example", 403),
+                                          ("localhost:8000", 200), ("127.0.0.1:PORT", 200), ("[::1]:PORT", 200)])
+def test_the_host_check_reads_the_whole_host_and_port(lab_server, host, status):
+    port = str(address(lab_server)[1])
+    got, _, body = raw_request(lab_server, request_bytes("GET", "/health", host=host.replace("PORT", port)))
+    assert got == status, body
 
 
 def idle_connections(url: str, count: int) -> list[socket.socket]:
