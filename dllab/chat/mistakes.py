@@ -125,12 +125,11 @@ RAW_MISTAKES = [
 ]
 
 
-def run_battery(base_url: str) -> list[dict]:
+def run_battery(base_url: str, security_headers: dict) -> list[dict]:
     """Send the chat battery to both chat routes, ROUTE_MISTAKES and RAW_MISTAKES to the server at ``base_url``;
-    one record per request: {request, status, json_error (the body is {"error": ...}), security_headers (all
-    present), streamed_error (a 200 stream that sent an ``error`` event)}."""
+    one record per request: {request, status, json_error (the body is {"error": ...}), security_headers (every
+    one of ``security_headers`` there, as sent), streamed_error (a 200 stream that sent an ``error`` event)}."""
     from dllab.chat.client import raw_request, request_bytes
-    from web.responses import SECURITY_HEADERS
 
     sent = [(f"POST {path} {_short(body)}", request_bytes("POST", path, _bytes(body), content_type))
             for body, content_type, _, _ in BAD_REQUESTS for path in ("/chat", "/chat/stream")]
@@ -143,7 +142,8 @@ def run_battery(base_url: str) -> list[dict]:
         streamed = headers.get("content-type", "").startswith("text/event-stream")
         records.append({"request": label, "status": status,
                         "json_error": _is_json_error(body) if status >= 400 else None,
-                        "security_headers": all(name.lower() in headers for name in SECURITY_HEADERS),
+                        "security_headers": all(headers.get(name.lower()) == value
+                                                for name, value in security_headers.items()),
                         "streamed_error": status == 200 and streamed and b"event: error" in body})
     return records
 

@@ -219,6 +219,7 @@ class ChatService:
             yield from self._audio_events(voice, timings, started)  # the question's clip, if said by now
             if plan.prompt is not None:
                 timings["prompt_tokens"] = plan.prompt.tokens
+            self._check_wanted(turn)  # before the prompt is read: llama.cpp cannot be stopped while it reads
             answer = yield from self._relay(self.answerer.stream(question, plan), voice, timings, turn,
                                             generated=plan.prompt is not None)
         finally:

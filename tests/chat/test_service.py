@@ -228,3 +228,17 @@ def test_ask_tells_its_caller_that_the_client_left(chat_service):
     with pytest.raises(Departed):
         chat_service.ask("Comment faire une tarte aux pommes ?", [], lambda: True)
     assert chat_service.health()["queue"]["in_use"] == 0
+
+
+def test_a_client_that_leaves_during_the_search_is_not_answered(chat_service, monkeypatch):
+    """Its prompt is never given to the model: llama.cpp cannot be stopped while it reads one."""
+    client, search = Client(), chat_service.retriever.search
+
+    def search_then_leave(*args, **kwargs):
+        client.gone = True
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(chat_service.retriever, "search", search_then_leave)
+    monkeypatch.setattr(chat_service.model, "stream", lambda messages: pytest.fail("the model was asked"))
+    turn = chat_service.open_turn("Comment faire une tarte aux pommes ?", [], client.departed)
+    assert [e.name for e in turn if e.name != "audio"] == [] and turn.departed_early

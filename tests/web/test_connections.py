@@ -35,7 +35,7 @@ def wait_for(condition, seconds: float = 60, step: float = 0.05) -> bool:
 
 
 def test_the_whole_battery_gets_4xx_json_with_the_security_headers_and_no_stream_that_fails(lab_server):
-    records = run_battery(lab_server)
+    records = run_battery(lab_server, SECURITY_HEADERS)
     assert len(records) >= 120
     for record in records:
         assert 400 <= record["status"] < 500, record  # among them the 500s of /lm/generate and /search
