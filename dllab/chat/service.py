@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Generator, Iterator
 
 from dllab.chat.answer import Answerer, without_citations
-from dllab.chat.llm import load_model
+from dllab.chat.llm import Interrupted, load_model
 from dllab.chat.prompt import no_answer
 from dllab.chat.remote import LLMServerDown
 from dllab.errors import UserError
@@ -219,9 +219,17 @@ class ChatService:
             yield from self._audio_events(voice, timings, started)  # the question's clip, if said by now
             if plan.prompt is not None:
                 timings["prompt_tokens"] = plan.prompt.tokens
-            self._check_wanted(turn)  # before the prompt is read: llama.cpp cannot be stopped while it reads
-            answer = yield from self._relay(self.answerer.stream(question, plan), voice, timings, turn,
-                                            generated=plan.prompt is not None)
+            self._check_wanted(turn)
+            # While the model reads the prompt (no piece comes to check at), llama.cpp asks it.
+            self.model.interrupt_when(lambda: self._stopping.is_set() or turn.departed())
+            try:
+                answer = yield from self._relay(self.answerer.stream(question, plan), voice, timings, turn,
+                                                generated=plan.prompt is not None)
+            except Interrupted:
+                self._check_wanted(turn)  # Stopping or Departed
+                raise
+            finally:
+                self.model.interrupt_when(None)
         finally:
             self._model_lock.release()
         if not speakable(answer):

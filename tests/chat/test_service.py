@@ -242,3 +242,23 @@ def test_a_client_that_leaves_during_the_search_is_not_answered(chat_service, mo
     monkeypatch.setattr(chat_service.model, "stream", lambda messages: pytest.fail("the model was asked"))
     turn = chat_service.open_turn("Comment faire une tarte aux pommes ?", [], client.departed)
     assert [e.name for e in turn if e.name != "audio"] == [] and turn.departed_early
+
+
+def test_a_client_that_leaves_while_the_model_reads_the_prompt_stops_the_reading(chat_service):
+    """llama.cpp asks between its computation steps: no token comes first, and the model still answers after."""
+    import threading
+
+    class ReadingClient(Client):
+        def departed(self) -> bool:  # gone as soon as llama.cpp asks, from its generation thread
+            self.gone = self.gone or threading.current_thread().name == "llama-generation"
+            return self.gone
+
+    llm, chat, tts = helpers.sections()
+    service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
+                          {**chat, "answer_mode": "generate"})
+    client = ReadingClient()
+    turn = service.open_turn("Comment faire une tarte aux pommes ?", [], client.departed)
+    names = [event.name for event in turn]
+    assert client.gone and turn.departed_early and "token" not in names and "done" not in names
+    assert service.health()["queue"]["in_use"] == 0
+    assert service.ask("Comment faire une tarte aux pommes ?", [])["answer"]  # the same model, still sound
