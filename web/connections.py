@@ -8,7 +8,8 @@
   it cannot read): those answers get the app's JSON ``{"error": ...}`` shape and security headers too.
 - ``channel_request_lookahead``: waitress keeps reading a connection while its request runs, so a client
   that closes it while queued is seen at once (``environ["waitress.client_disconnected"]``), not only when
-  its turn first writes.
+  its turn first writes. A client that only half-closes it (shuts down its writing side, ``nc -N``) looks
+  the same and gets no answer, as with nginx.
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def create_server(app, sockets: dict, host: str, port: int, chat: dict):
 
 
 def check_connections(chat: dict) -> None:
-    """UserError unless the connection params can hold what they promise (checked at start-up)."""
+    """UserError unless the connection params can hold what they promise (checked at start-up); raises the
+    process's soft limit on open files to what ``chat.connection_limit`` needs when the hard limit allows."""
     problems = []
     largest = max(body_limit(chat), DIGIT_BODY_BYTES)
     if chat["max_request_body_size"] <= largest:
