@@ -27,6 +27,7 @@ bench: setup
 	python bench/serve.py
 	python bench/ddp.py
 	python bench/web.py
+	python bench/hostile.py
 
 # The page's sections in headless Chromium, on the pipeline's models: reports/web/*.png (shown in the README).
 screenshots: setup

@@ -14,38 +14,29 @@ answered with a generic 500, never a stack trace.
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
+import urllib.parse
 from pathlib import Path
 
 from flask import Flask, Response, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from dllab.chat.requests import body_limit, loopback_name
-from dllab.chat.service import CHAT_BUILD, Busy, ChatService
+from dllab.chat.requests import body_limit
+from dllab.chat.service import CHAT_BUILD, Busy, ChatService, Departed
 from dllab.errors import UserError
 from dllab.lab import Lab, LabFiles
 from dllab.lazy import Unavailable
 from web import chat_routes, lm_routes, mnist_routes, report_routes, search_routes, transcribe_routes
-from web.responses import json_error
+from web.responses import SECURITY_HEADERS, json_error
 
 log = logging.getLogger("web")
 HERE = Path(__file__).resolve().parent
 NO_CHAT_BODY_LIMIT = 64 * 1024  # requests' largest body when there is no chat (each section sets its own)
-
-SECURITY_HEADERS = {
-    # Scripts, styles, audio and fetches only from this server: no inline script can run even if
-    # text from a question or a document were ever put into the page as markup.
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-                               "form-action 'self'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    # The microphone for this page's own speech input (POST /transcribe); nothing for frames or other sites.
-    "Permissions-Policy": "camera=(), microphone=(self), geolocation=()",
-}
+# A Host header: a name or an IPv4 address, or an IPv6 address in brackets, then an optional port. Nothing else
+# may follow the name: "localhost:evil.example" is not a port.
+HOST_HEADER = re.compile(r"(?P<name>[a-z0-9.-]+|\[(?P<ipv6>[0-9a-f:.]+)\])(?::(?P<port>[0-9]{1,5}))?")
 
 
 def create_app(service: ChatService | None, loopback_only: bool = True, lab: Lab | None = None,
@@ -68,9 +59,17 @@ def create_app(service: ChatService | None, loopback_only: bool = True, lab: Lab
         # A page on another site could reach 127.0.0.1 through a name that resolves there (DNS rebinding);
         # its requests carry that name in Host.
         host = request.headers.get("Host")
-        if loopback_only and not loopback_name(host):
+        if loopback_only and not loopback_host(host):
             return json_error(403, f"the Host header {host!r:.80} is not a loopback name; this server answers "
                                    "http://127.0.0.1 and http://localhost only (start it with --host to serve others)")
+
+    @app.before_request
+    def query_is_text():
+        # Werkzeug replaces what is not UTF-8 with U+FFFD: the question searched would not be the one sent.
+        try:
+            urllib.parse.unquote_to_bytes(request.query_string).decode("utf-8")
+        except UnicodeDecodeError:
+            return json_error(400, "the query string is not valid UTF-8 text once its %-escapes are decoded")
 
     @app.get("/")
     def index():
@@ -103,6 +102,27 @@ def create_app(service: ChatService | None, loopback_only: bool = True, lab: Lab
     return app
 
 
+def loopback_host(host_header: str | None) -> bool:
+    """Whether a Host header (``name[:port]``) names this machine: localhost, *.localhost or a loopback IP,
+    with nothing after the name but a port number.
+
+    A server bound to 127.0.0.1 refuses other names so that a web page cannot reach it through a DNS
+    name that resolves to 127.0.0.1 (DNS rebinding). Any port is accepted: a tunnel or a port forward
+    may show the server under another one.
+    """
+    parts = HOST_HEADER.fullmatch((host_header or "").strip().lower())
+    if parts is None or (parts["port"] is not None and not 0 < int(parts["port"]) < 65536):
+        return False
+    name = parts["ipv6"] or parts["name"].removesuffix(".")
+    if parts["ipv6"] is None and (name == "localhost" or name.endswith(".localhost")):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_loopback and (address.version == 6) == (parts["ipv6"] is not None)
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(UserError)  # BadRequest, and any other mistake a request could still trigger
     def bad_request(exc: UserError):
@@ -111,6 +131,11 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Busy)
     def busy(exc: Busy):
         return json_error(503, str(exc), {"Retry-After": str(exc.retry_after)})
+
+    @app.errorhandler(Departed)
+    def departed(exc: Departed):
+        # Nobody reads it; 499 (nginx's "client closed request") tells it apart from answers sent, in any log.
+        return json_error(499, "the client closed the connection before the answer")
 
     @app.errorhandler(Unavailable)
     def unavailable(exc: Unavailable):

@@ -8,7 +8,7 @@ its 200 status line.
 """
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, send_file
+from flask import Blueprint, jsonify, request, send_file
 
 from dllab.chat.requests import parse_chat_request
 from dllab.chat.service import ChatService
@@ -22,7 +22,7 @@ def blueprint(service: ChatService) -> Blueprint:
     @routes.post("/chat")
     def chat():
         asked = parse_chat_request(json_body(), service.params)
-        result = service.ask(asked.question, asked.history)
+        result = service.ask(asked.question, asked.history, client_departed())
         return jsonify({"answer": result["answer"], "sources": result["sources"], "cited": result["cited"],
                         "mode": result["mode"], "declined": result["declined"],
                         "audio": {role: _audio_url(clip)["url"] for role, clip in result["audio"].items()},
@@ -31,7 +31,7 @@ def blueprint(service: ChatService) -> Blueprint:
     @routes.post("/chat/stream")
     def chat_stream():
         asked = parse_chat_request(json_body(), service.params)
-        turn = service.open_turn(asked.question, asked.history)  # Busy -> 503 before the stream starts
+        turn = service.open_turn(asked.question, asked.history, client_departed())  # Busy -> 503 before the stream
         # on_close frees the queue place even if the stream never starts
         return event_stream(_turn_events(turn), on_close=turn.close, failure="the answer could not be generated")
 
@@ -55,6 +55,12 @@ def unavailable_blueprint(down: Unavailable) -> Blueprint:
     for rule, method in (("/chat", "POST"), ("/chat/stream", "POST"), ("/audio/<clip_id>", "GET")):
         routes.add_url_rule(rule, rule, refuse, methods=[method])
     return routes
+
+
+def client_departed():
+    """Whether this request's client has closed its connection: waitress sees it at once (it reads every
+    connection while its request runs, ``channel_request_lookahead``); other WSGI servers only when a write fails."""
+    return request.environ.get("waitress.client_disconnected", lambda: False)
 
 
 def _turn_events(turn):

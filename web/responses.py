@@ -11,6 +11,21 @@ from dllab.chat.requests import BadRequest, decode_json
 
 log = logging.getLogger("web")
 
+SECURITY_HEADERS = {
+    # Scripts, styles, audio and fetches only from this server: no inline script can run even if
+    # text from a question or a document were ever put into the page as markup.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    # The microphone for this page's own speech input (POST /transcribe); nothing for frames or other sites.
+    "Permissions-Policy": "camera=(), microphone=(self), geolocation=()",
+}
+
 
 def json_error(status: int, message: str, headers: dict | None = None, **extra):
     response = jsonify({"error": message, **extra})

@@ -66,9 +66,11 @@ def main() -> None:
 
     from dllab.chat.service import check_capacity
     from dllab.errors import UserError
+    from web.connections import check_connections
 
     try:
         check_capacity(chat, tts)
+        check_connections(chat, upload_bytes=int(stt["max_mb"] * 2**20))
     except UserError as exc:
         raise UserError(f"{params_file}: {exc}") from None
     loopback = is_loopback(args.host)
@@ -76,10 +78,9 @@ def main() -> None:
         print(f"warning: listening on {args.host}: anyone who can reach this machine can use the chatbot; "
               "it has no authentication", file=sys.stderr, flush=True)
 
-    import waitress
-
     from dllab.lab import Lab, LabFiles
     from web.app import create_app
+    from web.connections import create_server
 
     files = LabFiles(*(p.resolve() for p in (args.mnist_model, args.lstm, args.transformer, args.tokenizer,
                                              args.report)), index)
@@ -97,9 +98,7 @@ def main() -> None:
                       f"{', '.join(status['missing'])}", file=sys.stderr, flush=True)
         sockets: dict = {}
         app = create_app(service, loopback_only=loopback, lab=lab, chat_down=chat_down, transcriber=transcriber)
-        server = waitress.create_server(app, map=sockets,
-                                        host=args.host, port=args.port, threads=chat["server_threads"],
-                                        channel_timeout=300)
+        server = create_server(app, sockets, args.host, args.port, chat)
         print(f"serving on http://{server.effective_host}:{server.effective_port}", flush=True)
         if not args.load_on_first_use:
             warming = lab.warm_in_background()  # torch, the MNIST model and both LMs: about 4 s, +475 MB

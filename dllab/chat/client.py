@@ -141,6 +141,46 @@ def _open(request: urllib.request.Request, timeout: float) -> tuple[int, dict, b
         return error.code, dict(error.headers), error.read()
 
 
+def request_bytes(method: str, path: str, body: bytes | None = None, content_type: str | None = None,
+                  host: str = "127.0.0.1") -> bytes:
+    """An HTTP/1.1 request as bytes (``Connection: close``); non-ASCII characters of ``path`` percent-encoded."""
+    import urllib.parse
+
+    lines = [f"{method} {urllib.parse.quote(path, safe='/?&=%:@!$()*+,;~')} HTTP/1.1", f"Host: {host}",
+             "Connection: close"]
+    if content_type:
+        lines.append(f"Content-Type: {content_type}")
+    if body is not None:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+
+
+def raw_request(base_url: str, data: bytes, timeout: float = 120) -> tuple[int, dict, bytes]:
+    """Send ``data`` as it is on a new connection; return (status, headers with lower-case names, body).
+
+    For requests no HTTP library would send (a malformed request line, a Content-Length that is never sent).
+    A server may answer before it has read everything (a 413 after the headers) and close: what it said
+    is still read.
+    """
+    import http.client
+    import socket
+    import urllib.parse
+
+    address = urllib.parse.urlsplit(base_url)
+    with socket.create_connection((address.hostname, address.port), timeout=timeout) as sock:
+        try:
+            sock.sendall(data)
+        except OSError:  # closed by the server after its answer
+            pass
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        try:
+            body = response.read()
+        except http.client.IncompleteRead as cut:
+            body = cut.partial
+        return response.status, {name.lower(): value for name, value in response.getheaders()}, body
+
+
 def stream_chat(base_url: str, question: str, history: list[dict] | None = None, timeout: float = 600) -> dict:
     """Ask over ``POST /chat/stream`` and gather the events, timed on the client side.
 

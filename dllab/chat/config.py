@@ -32,5 +32,8 @@ CHAT_SPEC = {
     "queue_size": integer(min=1, max=1000),         # requests waiting for or holding the model; more get 503
     "retry_after": integer(min=1, max=3600),        # seconds, in the Retry-After header of a 503
     "server_threads": integer(min=1, max=256),      # waitress worker threads
+    "connection_limit": integer(min=2, max=100000),  # open connections waitress holds; beyond, new ones wait unaccepted
+    "channel_timeout": integer(min=1, max=3600),    # seconds an idle connection (no request running) is kept open
+    "max_request_body_size": integer(min=1024, max=2**30),  # bytes; a larger body is refused (413) before it is read
 }
 SERVE_KEYS = list(CHAT_SPEC)

@@ -24,6 +24,10 @@ STOP = ["\nQuestion:", "\nPassages:"]
 MISSING_MODEL = "run `dvc repro llm_download` (or `python stages/llm_download.py`) to fetch it"
 
 
+class Interrupted(Exception):
+    """llama.cpp abandoned the prompt it was reading because the ``interrupt_when`` check said so."""
+
+
 def load_model(path: str | Path, params: dict):
     """The chat model ``params`` (the ``llm`` section) name: a remote server's, or the GGUF at ``path``."""
     from dllab.chat.remote import RemoteChatModel
@@ -87,6 +91,9 @@ class ChatModel:
     temperature: float
     repeat_penalty: float
     generator: GenerationThread = field(default_factory=GenerationThread, repr=False)
+    _interrupt: Callable[[], bool] | None = field(default=None, repr=False)
+    _abort_callback: object = field(default=None, repr=False)  # see _abort_reading
+    _asking: bool = field(default=False, repr=False)
 
     @classmethod
     def load(cls, path: str | Path, params: dict) -> "ChatModel":
@@ -125,12 +132,44 @@ class ChatModel:
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
+    def interrupt_when(self, check: Callable[[], bool] | None) -> None:
+        """Until reset with None: the next ``stream`` stops reading its prompt as soon as ``check()`` is true
+        (llama.cpp asks between its computation steps), and raises Interrupted.
+
+        Only the prompt: it is the long part (seconds, tens of seconds on busy cores, during which no token
+        comes that a caller could stop at), and asking Python at each step of every token slowed decoding.
+        """
+        self._interrupt = check
+
     def stream(self, messages: list[dict]) -> Iterator[str]:
         """Yield the answer's text pieces (about one token each) as llama.cpp generates them."""
+        self._abort_reading(self._interrupt is not None)
         chunks = self.generator.iterate(lambda: self.llama.create_chat_completion(
             messages, stream=True, max_tokens=self.max_tokens, temperature=self.temperature,
             repeat_penalty=self.repeat_penalty, stop=STOP))
-        for chunk in chunks:
-            piece = chunk["choices"][0]["delta"].get("content")
-            if piece:
-                yield piece
+        try:
+            for chunk in chunks:
+                self._abort_reading(False)  # the prompt is read
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece:
+                    yield piece
+        except RuntimeError:  # "llama_decode returned 2": aborted
+            if self._interrupt is not None and self._interrupt():
+                raise Interrupted() from None
+            raise
+        finally:
+            self._abort_reading(False)
+
+    def _abort_reading(self, on: bool) -> None:
+        """Let llama.cpp ask ``interrupt_when``'s check (on) or not (off). One callback for the model's life:
+        a decode in progress may still call the one it started with, so none is ever freed."""
+        import llama_cpp
+
+        if on == self._asking:
+            return
+        if self._abort_callback is None:
+            self._abort_callback = llama_cpp.ggml_abort_callback(
+                lambda _: self._interrupt is not None and bool(self._interrupt()))
+        llama_cpp.llama_set_abort_callback(self.llama.ctx, self._abort_callback if on
+                                           else llama_cpp.ggml_abort_callback(0), None)
+        self._asking = on

@@ -100,6 +100,9 @@ class RemoteChatModel:
         except httpx.HTTPError as exc:
             raise LLMServerDown(f"the LLM server {self.url} does not answer ({_reason(exc)})") from None
 
+    def interrupt_when(self, check) -> None:
+        """Nothing to interrupt here: the server reads its prompts itself, and a closed stream stops it."""
+
     def stream(self, messages: list[dict]) -> Iterator[str]:
         """Yield the answer's text pieces as the server sends them."""
         import httpx

@@ -1,8 +1,9 @@
 """Checking a chat request's JSON before any work: every client mistake becomes one clear 4xx message."""
 from __future__ import annotations
 
-import ipaddress
 import json
+import math
+from collections import deque
 from dataclasses import dataclass
 
 from dllab.errors import UserError
@@ -29,15 +30,60 @@ def body_limit(params: dict) -> int:
 
 
 def decode_json(body: bytes):
-    """The JSON value of a request body; BadRequest for anything the parser cannot take."""
+    """The JSON value of a request body; BadRequest for anything the parser cannot take, a number that is not
+    finite (NaN, Infinity, 1e999) or a string that is not Unicode text (a lone surrogate such as "\\ud800")."""
     try:
-        return json.loads(body)  # bytes: UTF-8, UTF-16 or UTF-32, as RFC 8259 allows
+        value = json.loads(body, parse_constant=_not_a_number, parse_float=_finite)  # bytes: UTF-8, -16 or -32
     except RecursionError:  # [[[[... nested deeper than the parser's stack
-        raise BadRequest("the body is JSON nested too deeply; a chat request is at most 3 levels deep") from None
+        raise BadRequest("the body is JSON nested too deeply; a request is at most a few levels deep") from None
     except UnicodeDecodeError:
         raise BadRequest("the body is not valid UTF-8 text") from None
-    except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
+    except ValueError as exc:  # JSONDecodeError, an integer too long to convert, a number out of range
         raise BadRequest(f"the body is not valid JSON ({str(exc)[:80]})") from None
+    _check_strings(value)
+    return value
+
+
+def _not_a_number(word: str):
+    raise ValueError(f"{word} is not a number JSON allows")
+
+
+def _finite(digits: str) -> float:
+    value = float(digits)
+    if not math.isfinite(value):
+        raise ValueError(f"{digits[:20]} is too large for a number")
+    return value
+
+
+def _check_strings(value) -> None:
+    """BadRequest naming the first string (key or value) that holds an unpaired surrogate: JSON may carry
+    "\\ud800" escapes that decode to one, and no model, voice or index takes them (they have no UTF-8)."""
+    pending = deque([(value, "")])  # (value, its path: "" for the body, "question", "history[0].content"...)
+    while pending:  # a loop, not recursion: the body may be nested as deeply as the parser allows
+        item, path = pending.popleft()
+        if isinstance(item, str):
+            _check_unicode(item, _field(path))
+        elif isinstance(item, list):
+            pending.extend((element, f"{path}[{i}]") for i, element in enumerate(item))
+        elif isinstance(item, dict):
+            for key, element in item.items():
+                _check_unicode(key, f"a field name in {_field(path)}")
+                pending.append((element, f"{path}.{key}" if path else key))
+
+
+def _check_unicode(text: str, field: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest(f"{field} holds an unpaired surrogate (\\u{ord(text[exc.start]):04x}) at character "
+                         f"{exc.start}; send valid Unicode text") from None
+
+
+def _field(path: str) -> str:
+    """How messages name a field: 'question' (a top-level field), history[0].content, or the body itself."""
+    if not path:
+        return "the body"
+    return path if "[" in path or "." in path else f"'{path}'"
 
 
 def parse_chat_request(payload, params: dict) -> ChatRequest:
@@ -61,7 +107,6 @@ def _question(value, limit: int) -> str:
         raise BadRequest("'question' is empty")
     if len(value) > limit:
         raise BadRequest(f"'question' is {len(value)} characters long; the limit is {limit}")
-    _check_text(value, "'question'")
     if not speakable(value):  # only marks, symbols or invisible characters: nothing to search or to say
         raise BadRequest("'question' has no letter or digit; ask a question in words")
     return value.strip()
@@ -85,40 +130,8 @@ def _history(value, max_messages: int, max_chars: int) -> list[dict]:
             raise BadRequest(f"{where}.content must be a string, not {_json_type(message['content'])}")
         if len(message["content"]) > max_chars:
             raise BadRequest(f"{where}.content is {len(message['content'])} characters long; the limit is {max_chars}")
-        _check_text(message["content"], f"{where}.content")
         clean.append({"role": message["role"], "content": message["content"]})
     return clean
-
-
-def _check_text(value: str, field: str) -> None:
-    # JSON may carry "\ud800" escapes that decode to a lone surrogate: no UTF-8 for the model or the voice.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise BadRequest(f"{field} holds an unpaired surrogate (\\u{ord(value[exc.start]):04x}) at character "
-                         f"{exc.start}; send valid Unicode text") from None
-
-
-def loopback_name(host_header: str | None) -> bool:
-    """Whether a Host header (``name[:port]``) names this machine: localhost, *.localhost or a loopback IP.
-
-    A server bound to 127.0.0.1 refuses other names so that a web page cannot reach it through a DNS
-    name that resolves to 127.0.0.1 (DNS rebinding).
-    """
-    if not host_header:
-        return False
-    host = host_header.strip().lower()
-    if host.startswith("["):  # [::1]:8000
-        name = host[1:host.find("]")] if "]" in host else ""
-    else:
-        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    name = name.rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def _json_type(value) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Generator, Iterator
 
 from dllab.chat.answer import Answerer, without_citations
-from dllab.chat.llm import load_model
+from dllab.chat.llm import Interrupted, load_model
 from dllab.chat.prompt import no_answer
 from dllab.chat.remote import LLMServerDown
 from dllab.errors import UserError
@@ -52,6 +52,11 @@ class Busy(Exception):
 
 class Stopping(Exception):
     """The server is stopping: a turn in flight ends with an ``error`` event."""
+
+
+class Departed(Exception):
+    """The client went away (its connection closed) while its turn waited or ran: the turn ends at once, its
+    place and the model freed for the next."""
 
 
 @dataclass
@@ -129,8 +134,11 @@ class ChatService:
     def audio_path(self, clip_id: str) -> Path | None:
         return self.speaker.clip_path(clip_id)
 
-    def open_turn(self, question: str, history: list[dict]) -> "Turn":
-        """Take a place in the queue (or raise Busy) and return the turn's events, to iterate once."""
+    def open_turn(self, question: str, history: list[dict], departed: Callable[[], bool] | None = None) -> "Turn":
+        """Take a place in the queue (or raise Busy) and return the turn's events, to iterate once.
+
+        ``departed``: whether the client has gone away (asked every ``POLL_S`` while the turn waits, and at each
+        piece of its answer); the turn then ends at once, without an event."""
         if self._stopping.is_set():
             raise Busy(self.params["retry_after"], "the server is stopping")
         if self.params["answer_mode"] == "generate":
@@ -141,12 +149,13 @@ class ChatService:
         if not self._places.acquire(blocking=False):
             raise Busy(self.params["retry_after"])
         self._count_in_flight(+1)
-        return Turn(self, question, history)
+        return Turn(self, question, history, departed)
 
-    def ask(self, question: str, history: list[dict]) -> dict:
-        """The whole turn at once: {answer, sources, audio: {question, answer}, timings}."""
+    def ask(self, question: str, history: list[dict], departed: Callable[[], bool] | None = None) -> dict:
+        """The whole turn at once: {answer, sources, audio: {question, answer}, timings}; Departed if the client
+        went away before it."""
         result = {"audio": {}}
-        with self.open_turn(question, history) as turn:
+        with self.open_turn(question, history, departed) as turn:
             for event in turn:
                 if event.name == "audio" and event.data["role"] in ("question", "answer"):
                     result["audio"][event.data["role"]] = event.data
@@ -154,6 +163,8 @@ class ChatService:
                     result.update(event.data)
                 elif event.name == "error":
                     raise Busy(self.params["retry_after"], event.data["error"])
+        if turn.departed_early:
+            raise Departed()
         return result
 
     def stop(self) -> None:
@@ -175,15 +186,21 @@ class ChatService:
         self._count_in_flight(-1)
         self._places.release()
 
-    def _check_stopping(self) -> None:
+    def _check_wanted(self, turn: "Turn") -> None:
+        """Stopping when the server stops, Departed when the turn's client has gone away."""
         if self._stopping.is_set():
             raise Stopping()
+        if turn.departed():
+            raise Departed()
 
     def _events(self, question: str, history: list[dict], turn: "Turn") -> Iterator[Event]:
         try:
             yield from self._turn(question, history, turn)
         except Stopping:
             yield Event("error", {"error": "the server is stopping; ask again when it is back"})
+        except Departed:  # nobody to tell
+            turn.departed_early = True
+            log.info("a client left before its answer was complete; its turn ended")
         except LLMServerDown as exc:  # the remote LLM server failed mid-answer
             log.warning("%s", exc)
             yield Event("error", {"error": str(exc), "retry_after": self.params["retry_after"]})
@@ -191,10 +208,10 @@ class ChatService:
     def _turn(self, question: str, history: list[dict], turn: "Turn") -> Iterator[Event]:
         started = turn.started
         timings: dict = {}
-        voice = _Voice(self.speaker, self._speech)
+        voice = turn.voice = _Voice(self.speaker, self._speech)
         voice.say(question, "question")  # said while the turn waits, searches and answers
 
-        yield from self._wait_for_model(voice, timings, started)  # takes self._model_lock
+        yield from self._wait_for_model(voice, timings, turn)  # takes self._model_lock
         try:
             searching = time.perf_counter()
             hits = self.retriever.search(question, k=self.params["top_k"])
@@ -203,8 +220,17 @@ class ChatService:
             yield from self._audio_events(voice, timings, started)  # the question's clip, if said by now
             if plan.prompt is not None:
                 timings["prompt_tokens"] = plan.prompt.tokens
-            answer = yield from self._relay(self.answerer.stream(question, plan), voice, timings, started,
-                                            generated=plan.prompt is not None)
+            self._check_wanted(turn)
+            # While the model reads the prompt (no piece comes to check at), llama.cpp asks it.
+            self.model.interrupt_when(lambda: self._stopping.is_set() or turn.departed())
+            try:
+                answer = yield from self._relay(self.answerer.stream(question, plan), voice, timings, turn,
+                                                generated=plan.prompt is not None)
+            except Interrupted:
+                self._check_wanted(turn)  # Stopping or Departed
+                raise
+            finally:
+                self.model.interrupt_when(None)
         finally:
             self._model_lock.release()
         if not speakable(answer):
@@ -213,28 +239,31 @@ class ChatService:
         yield Event("sources", {"sources": [self._source(hit, n) for n, hit in enumerate(plan.hits, 1)],
                                 "mode": plan.mode, "declined": plan.declined, "evidence": round(plan.evidence, 4),
                                 "cited": sorted({q.passage for q in plan.quotes})})
-        spoken = yield from self._said_to_the_end(voice, timings, started)
+        spoken = yield from self._said_to_the_end(voice, timings, turn)
         yield Event("audio", _clip(spoken, "answer"))
         timings["total_s"] = _since(started)
         history_kept = plan.prompt.history_kept if plan.prompt is not None else 0
         yield Event("done", {"answer": answer, "history_kept": history_kept, "timings": timings})
 
-    def _wait_for_model(self, voice: "_Voice", timings: dict, started: float) -> Iterator[Event]:
-        """Take the model lock, handing on the question's clip and watching for a stop meanwhile."""
+    def _wait_for_model(self, voice: "_Voice", timings: dict, turn: "Turn") -> Iterator[Event]:
+        """Take the model lock, handing on the question's clip and watching for a stop or a departure meanwhile."""
         waiting = time.perf_counter()
         while not self._model_lock.acquire(timeout=POLL_S):
-            self._check_stopping()
-            yield from self._audio_events(voice, timings, started)
-        if self._stopping.is_set():
+            self._check_wanted(turn)
+            yield from self._audio_events(voice, timings, turn.started)
+        try:
+            self._check_wanted(turn)
+        except (Stopping, Departed):
             self._model_lock.release()
-            raise Stopping()
+            raise
         timings["queue_wait_s"] = round(time.perf_counter() - waiting, 3)
 
-    def _relay(self, pieces: Iterator[str], voice: "_Voice", timings: dict, started: float,
+    def _relay(self, pieces: Iterator[str], voice: "_Voice", timings: dict, turn: "Turn",
                generated: bool) -> Generator[Event, None, str]:
         """Hand each text piece on as a ``token`` event and each finished sentence to the voice (citation marks
         are not said); return the text. ``generated``: the pieces are the model's tokens (timed as such)."""
         cutter = SentenceCutter(SENTENCE_MAX_CHARS, first_clause=True)  # the first clip is heard sooner
+        started = turn.started
         text, first, last = [], None, None
         for piece in pieces:
             last = time.perf_counter()
@@ -247,7 +276,7 @@ class ChatService:
                 timings.setdefault("first_sentence_s", _since(started))
                 voice.say(without_citations(sentence), "answer")
             yield from self._audio_events(voice, timings, started)
-            self._check_stopping()
+            self._check_wanted(turn)  # a departure stops the generation here: closing `pieces` ends it
         for sentence in cutter.rest():
             timings.setdefault("first_sentence_s", _since(started))
             voice.say(without_citations(sentence), "answer")
@@ -255,12 +284,12 @@ class ChatService:
             timings.update(_generation_timings(len(text), first, last))
         return "".join(text).strip()
 
-    def _said_to_the_end(self, voice: "_Voice", timings: dict, started: float) -> Generator[Event, None, object]:
+    def _said_to_the_end(self, voice: "_Voice", timings: dict, turn: "Turn") -> Generator[Event, None, object]:
         """The audio events of the clips still being said, then the whole answer's clip (returned)."""
         while voice.waiting:
             voice.wait(POLL_S)
-            self._check_stopping()
-            yield from self._audio_events(voice, timings, started)
+            self._check_wanted(turn)
+            yield from self._audio_events(voice, timings, turn.started)
         spoken = self.speaker.concatenate(voice.said["answer"], "answer")
         timings["question_tts_s"] = round(sum(c.synth_seconds for c in voice.said["question"]), 3)
         timings["answer_tts_s"] = round(sum(c.synth_seconds for c in voice.said["answer"]), 3)
@@ -301,6 +330,11 @@ class _Voice:
     def waiting(self) -> bool:
         return bool(self._queue)
 
+    def cancel(self) -> None:
+        for _, future in self._queue:
+            future.cancel()
+        self._queue.clear()
+
     def wait(self, timeout: float) -> None:
         if self._queue:
             wait([self._queue[0][1]], timeout=timeout)
@@ -316,10 +350,14 @@ class _Voice:
 class Turn:
     """The events of one accepted turn; closing it (or finishing it) frees its place in the queue."""
 
-    def __init__(self, service: ChatService, question: str, history: list[dict]):
+    def __init__(self, service: ChatService, question: str, history: list[dict],
+                 departed: Callable[[], bool] | None = None):
         self._service = service
         self.started = time.perf_counter()
         self.plan = None  # the answer's Plan (passages, evidence, quotes) once retrieval has run
+        self.voice = None  # its _Voice once the turn has begun
+        self.departed = departed or (lambda: False)
+        self.departed_early = False  # set when the turn ended because the client went away
         self._events = service._events(question, history, self)
         self._open = True
 
@@ -338,6 +376,8 @@ class Turn:
         if self._open:
             self._open = False
             self._events.close()
+            if self.voice is not None:
+                self.voice.cancel()  # clips not begun yet: nobody will hear them
             self._service._leave_queue()
 
     def __enter__(self) -> "Turn":

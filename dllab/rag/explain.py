@@ -20,7 +20,8 @@ def parse_search_args(args) -> tuple[str, int]:
     if len(question) > MAX_QUERY_CHARS:
         raise UserError(f"q has {len(question)} characters; the limit is {MAX_QUERY_CHARS}")
     raw_k = args.get("k", "4")
-    if not (raw_k.isascii() and raw_k.isdigit()) or not 1 <= int(raw_k) <= MAX_K:
+    # Length first: int() refuses strings of more than 4,300 digits with a ValueError of its own.
+    if not (raw_k.isascii() and raw_k.isdigit() and len(raw_k) <= 3) or not 1 <= int(raw_k) <= MAX_K:
         raise UserError(f"k = {raw_k[:20]!r} is not allowed; use an integer from 1 to {MAX_K}")
     return question, int(raw_k)
 

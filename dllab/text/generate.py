@@ -18,11 +18,15 @@ from dllab.errors import UserError
 
 DEFAULT_MODELS = {"lstm": "models/lstm/model.pt", "transformer": "models/transformer/model.pt"}
 DEFAULT_TOKENIZER = "models/tokenizer"
+# Logits are divided by the temperature in float32: 1e-45 makes them inf, then NaN probabilities; below 0.01
+# sampling is already greedy, above 100 already uniform.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 100.0
 
 
 def check_sampling(temperature: float, top_k: int, max_new_tokens: int) -> None:
-    if not temperature > 0:
-        raise UserError(f"temperature = {temperature} is not allowed; use a number > 0 (e.g. 0.8)")
+    if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:  # NaN too
+        raise UserError(f"temperature = {temperature} is not allowed; use a number from {MIN_TEMPERATURE} to "
+                        f"{MAX_TEMPERATURE:g} (e.g. 0.8)")
     if top_k < 1:
         raise UserError(f"top_k = {top_k} is not allowed; use an integer >= 1 (e.g. 50)")
     if max_new_tokens < 0:

@@ -52,7 +52,8 @@ def parse_race_request(body) -> RaceRequest:
     if not 0 <= seed <= MAX_SEED:
         raise UserError(f"seed = {seed} is not allowed; use an integer from 0 to {MAX_SEED}")
     models = values["models"]
-    if not isinstance(models, list) or not models or not set(models) <= set(MODELS) or len(set(models)) < len(models):
+    if (not isinstance(models, list) or not models or not all(isinstance(name, str) for name in models)
+            or not set(models) <= set(MODELS) or len(set(models)) < len(models)):
         raise UserError(f"models must be a non-empty list of distinct names among {', '.join(MODELS)}")
     return RaceRequest(prompt, length, temperature, top_k, seed, models)
 

@@ -1,6 +1,6 @@
 import pytest
 
-from dllab.chat.requests import BadRequest, body_limit, decode_json, loopback_name, parse_chat_request
+from dllab.chat.requests import BadRequest, body_limit, decode_json, parse_chat_request
 
 LIMITS = {"max_question_chars": 50, "max_history_messages": 2, "max_message_chars": 20}
 
@@ -36,9 +36,6 @@ def test_a_good_request_is_cleaned():
     ({"question": "\u200b"}, "'question' has no letter or digit"),
     ({"question": "\u0000\u0001"}, "'question' has no letter or digit"),
     ({"question": "?! … -- ## ``"}, "'question' has no letter or digit"),
-    ({"question": "Pourquoi \ud800 ?"}, "'question' holds an unpaired surrogate (\\ud800) at character 9"),
-    ({"question": "Q", "history": [{"role": "assistant", "content": "ok \udfff"}]},
-     "history[0].content holds an unpaired surrogate"),
 ])
 def test_each_bad_request_names_the_field(payload, fragment):
     with pytest.raises(BadRequest) as err:
@@ -64,6 +61,19 @@ def test_questions_in_any_script_or_with_marks_around_words_pass():
     (b"{'question': 'Q'}", "not valid JSON"),
     (b"", "not valid JSON"),
     (b'{"question": 1' + b"0" * 5000 + b"}", "not valid JSON"),
+    # Numbers that are not finite: Python's parser takes them, no field can use them.
+    (b'{"temperature": NaN}', r"not valid JSON \(NaN is not a number JSON allows\)"),
+    (b'{"temperature": -Infinity}', "-Infinity is not a number JSON allows"),
+    (b'{"temperature": 1e999}', "1e999 is too large for a number"),
+    # Strings that are not text: "\ud800" escapes decode to a lone surrogate, which has no UTF-8 (the model,
+    # the voices and the tokenizers fail on it), in any field of any route.
+    (rb'{"question": "Pourquoi \ud800 ?"}', r"'question' holds an unpaired surrogate \(\\ud800\) at character 9"),
+    (rb'{"question": "Q", "history": [{"role": "assistant", "content": "ok \udfff"}]}',
+     r"history\[0\]\.content holds an unpaired surrogate"),
+    (rb'{"prompt": "\ud800"}', "'prompt' holds an unpaired surrogate"),
+    (rb'{"models": [["\udc00"]]}', r"models\[0\]\[0\] holds"),
+    (rb'{"\ud800": 1}', "a field name in the body holds an unpaired surrogate"),
+    (rb'"\ud800"', "the body holds an unpaired surrogate"),
 ])
 def test_bodies_the_parser_cannot_take_are_bad_requests(body, fragment):
     with pytest.raises(BadRequest, match=fragment):
@@ -73,14 +83,3 @@ def test_bodies_the_parser_cannot_take_are_bad_requests(body, fragment):
 def test_json_in_utf16_or_with_a_bom_is_read():
     assert decode_json('{"question": "Pourquoi ?"}'.encode("utf-16")) == {"question": "Pourquoi ?"}
     assert decode_json(b'\xef\xbb\xbf{"question": "Q"}') == {"question": "Q"}
-
-
-@pytest.mark.parametrize("host, loopback", [
-    ("localhost", True), ("localhost:8000", True), ("LOCALHOST.:80", True), ("app.localhost:8000", True),
-    ("127.0.0.1:8000", True), ("127.1.2.3", True), ("[::1]:8000", True), ("[::1]", True),
-    ("example.com", False), ("evil.example:8000", False), ("localhost.evil.example", False),
-    ("127.0.0.1.nip.io", False), ("0.0.0.0:8000", False), ("[::ffff:10.0.0.1]:80", False), ("10.0.0.5", False),
-    ("", False), (None, False), ("[::1", False),
-])
-def test_loopback_names(host, loopback):
-    assert loopback_name(host) is loopback

@@ -156,3 +156,109 @@ def test_an_answer_without_words_is_replaced_and_still_spoken(chat_service, monk
     assert result["answer"] == "Le modèle n'a pas donné de réponse."
     assert result["audio"]["answer"]["seconds"] > 0.2
     assert set(result["audio"]) == {"question", "answer"}  # the JSON answer has the two whole clips
+
+
+class Client:
+    """A client that can leave: ``departed`` is what the web server would tell the turn."""
+
+    def __init__(self):
+        self.gone = False
+
+    def departed(self) -> bool:
+        return self.gone
+
+
+@pytest.mark.parametrize("mode", ["quote", "generate"])
+def test_a_client_that_leaves_while_queued_gives_its_place_back_at_once(chat_service, monkeypatch, mode):
+    """Before, a waiting turn only noticed its client had gone when it first wrote, after the turns before it."""
+    import threading
+
+    llm, chat, tts = helpers.sections()
+    service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
+                          {**chat, "queue_size": 2, "answer_mode": mode, "decline_below": 0.0})
+    holder = service.open_turn("Comment faire une tarte aux pommes ?", [])
+    running = iter(holder)
+    assert next(e for e in running if e.name == "token")  # holds the model, and keeps it until closed
+    client = Client()
+    waiting = service.open_turn("Quel est le secret d'une bonne tarte aux pommes ?", [], client.departed)
+    with pytest.raises(Busy):
+        service.open_turn("Encore ?", [])
+    seen, ended = [], threading.Event()
+
+    def wait_in_line():  # as the server's thread does: iterate the turn until it ends
+        seen.extend(event.name for event in waiting)
+        ended.set()
+
+    threading.Thread(target=wait_in_line, daemon=True).start()
+    client.gone = True
+    assert ended.wait(30) and "token" not in seen and "done" not in seen  # ended while the holder still runs
+    assert service.health()["queue"]["in_use"] == 1 and waiting.departed_early
+    service.open_turn("Une autre ?", []).close()  # its place is free
+    holder.close()
+    assert service.health()["queue"]["in_use"] == 0
+
+
+@pytest.mark.parametrize("mode", ["quote", "generate"])
+def test_a_client_that_leaves_mid_answer_stops_the_generation(chat_service, monkeypatch, mode):
+    """A page reload mid-answer: the next piece is not asked of the model, the model is free for the next turn."""
+    llm, chat, tts = helpers.sections()
+    service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
+                          {**chat, "answer_mode": mode, "decline_below": 0.0})
+    asked = []
+
+    def pieces(*args):
+        for piece in ["Un", " mot.", " Puis", " un", " autre", " encore."]:
+            asked.append(piece)
+            yield piece
+
+    monkeypatch.setattr(service.answerer, "stream", pieces)
+    client = Client()
+    turn = service.open_turn("Comment faire une tarte aux pommes ?", [], client.departed)
+    events = iter(turn)
+    assert next(e for e in events if e.name == "token").data["text"] == "Un"
+    client.gone = True
+    assert list(events) == [] and asked == ["Un"] and turn.departed_early
+    assert service.health()["queue"]["in_use"] == 0 and service._model_lock.acquire(blocking=False)
+    service._model_lock.release()
+
+
+def test_ask_tells_its_caller_that_the_client_left(chat_service):
+    from dllab.chat.service import Departed
+
+    with pytest.raises(Departed):
+        chat_service.ask("Comment faire une tarte aux pommes ?", [], lambda: True)
+    assert chat_service.health()["queue"]["in_use"] == 0
+
+
+def test_a_client_that_leaves_during_the_search_is_not_answered(chat_service, monkeypatch):
+    """Its prompt is never given to the model: llama.cpp cannot be stopped while it reads one."""
+    client, search = Client(), chat_service.retriever.search
+
+    def search_then_leave(*args, **kwargs):
+        client.gone = True
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(chat_service.retriever, "search", search_then_leave)
+    monkeypatch.setattr(chat_service.model, "stream", lambda messages: pytest.fail("the model was asked"))
+    turn = chat_service.open_turn("Comment faire une tarte aux pommes ?", [], client.departed)
+    assert [e.name for e in turn if e.name != "audio"] == [] and turn.departed_early
+
+
+def test_a_client_that_leaves_while_the_model_reads_the_prompt_stops_the_reading(chat_service):
+    """llama.cpp asks between its computation steps: no token comes first, and the model still answers after."""
+    import threading
+
+    class ReadingClient(Client):
+        def departed(self) -> bool:  # gone as soon as llama.cpp asks, from its generation thread
+            self.gone = self.gone or threading.current_thread().name == "llama-generation"
+            return self.gone
+
+    llm, chat, tts = helpers.sections()
+    service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
+                          {**chat, "answer_mode": "generate"})
+    client = ReadingClient()
+    turn = service.open_turn("Comment faire une tarte aux pommes ?", [], client.departed)
+    names = [event.name for event in turn]
+    assert client.gone and turn.departed_early and "token" not in names and "done" not in names
+    assert service.health()["queue"]["in_use"] == 0
+    assert service.ask("Comment faire une tarte aux pommes ?", [])["answer"]  # the same model, still sound

@@ -85,7 +85,8 @@ def test_the_battery_covers_at_least_25_cases():
     assert len(BAD_REQUESTS) >= 25
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.1.nip.io", "10.0.0.5:8000", ""])
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.1.nip.io", "10.0.0.5:8000", "",
+                                  "localhost:evil.example"])
 @pytest.mark.parametrize("path", ["/", "/health", "/static/app.js", "/chat"])
 def test_a_host_that_is_not_loopback_is_refused(client, host, path):
     """DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 must get nothing."""
@@ -98,6 +99,24 @@ def test_a_host_that_is_not_loopback_is_refused(client, host, path):
 @pytest.mark.parametrize("host", ["localhost", "localhost:8000", "127.0.0.1:8000", "[::1]:8000"])
 def test_loopback_hosts_are_served(client, host):
     assert client.get("/health", headers={"Host": host}).status_code == 200
+
+
+@pytest.mark.parametrize("host, loopback", [
+    ("localhost", True), ("localhost:8000", True), ("LOCALHOST.:80", True), ("app.localhost:8000", True),
+    ("127.0.0.1:8000", True), ("127.1.2.3", True), ("[::1]:8000", True), ("[::1]", True), ("127.0.0.1:65535", True),
+    ("example.com", False), ("evil.example:8000", False), ("localhost.evil.example", False),
+    ("127.0.0.1.nip.io", False), ("0.0.0.0:8000", False), ("[::ffff:10.0.0.1]:80", False), ("10.0.0.5", False),
+    ("", False), (None, False), ("[::1", False),
+    # What follows the name must be a port: the old check kept only what came before the last colon.
+    ("localhost:evil.example", False), ("127.0.0.1:8000:80", False), ("localhost:", False), ("localhost:0", False),
+    ("localhost:65536", False), ("localhost:123456", False), ("[::1]:evil", False), ("[::1]x:80", False),
+    ("localhost evil.example", False), ("localhost/evil", False), ("user@localhost", False), ("::1", False),
+    ("[127.0.0.1]:80", False), ("[localhost]", False),
+])
+def test_loopback_hosts(host, loopback):
+    from web.app import loopback_host
+
+    assert loopback_host(host) is loopback
 
 
 def test_any_host_is_served_when_bound_to_the_network(chat_service):

@@ -56,7 +56,7 @@ BAD_DIGITS = [
     (json.dumps({"pixels": ZEROS[:783] + [-0.1]}), JSON, "pixels[783] = '-0.1'"),
     (json.dumps({"pixels": [True] + ZEROS[1:]}), JSON, "pixels[0] = 'True'"),
     (json.dumps({"pixels": ["0.5"] + ZEROS[1:]}), JSON, "pixels[0] = '0.5'"),
-    ('{"pixels": [NaN' + ", 0" * 783 + "]}", JSON, "pixels[0] = 'nan'"),
+    ('{"pixels": [NaN' + ", 0" * 783 + "]}", JSON, "NaN is not a number JSON allows"),
     (json.dumps({"pixels": ZEROS, "label": 3}), JSON, "got ['label', 'pixels']"),
     (json.dumps({"pixels": ZEROS}), JSON, "the image has no ink"),
     ('{"pixels": [', JSON, "JSON"),
@@ -147,6 +147,17 @@ BAD_RACES = [
     (json.dumps({"models": []}), JSON, "models must be"),
     (json.dumps({"models": ["lstm", "lstm"]}), JSON, "models must be"),
     (json.dumps({"top-k": 5}), JSON, "unknown field(s) 'top-k'"),
+    # Were a 500: an unhashable item reached set().
+    (json.dumps({"models": [[]]}), JSON, "models must be"),
+    (json.dumps({"models": [{}]}), JSON, "models must be"),
+    # Were a 200, then an error event: logits / temperature overflowed into inf and NaN probabilities...
+    (json.dumps({"temperature": 1e-45}), JSON, "temperature = 1e-45 is not allowed; use a number from 0.01 to 100"),
+    (json.dumps({"temperature": 1e-300}), JSON, "temperature = 1e-300 is not allowed"),
+    (json.dumps({"temperature": 1e300}), JSON, "temperature = 1e+300 is not allowed"),
+    ('{"temperature": NaN}', JSON, "NaN is not a number JSON allows"),
+    ('{"temperature": 1e999}', JSON, "1e999 is too large for a number"),
+    # ...and the tokenizer met a lone surrogate, which has no UTF-8.
+    ('{"prompt": "ROMEO \\ud800"}', JSON, "'prompt' holds an unpaired surrogate (\\ud800) at character 6"),
 ]
 
 
@@ -173,6 +184,10 @@ def test_search_gives_each_passage_its_scores_and_best_sentence(lab_client):
     ("", "q is empty"), ("?q=", "q is empty"), ("?q=%20%20", "q is empty"), ("?q=" + "x" * 501, "the limit is 500"),
     ("?q=tarte&k=0", "k = '0' is not allowed"), ("?q=tarte&k=21", "k = '21'"), ("?q=tarte&k=abc", "k = 'abc'"),
     ("?q=tarte&k=-1", "k = '-1'"), ("?q=tarte&k=²", "k = '²'"), ("?q=tarte&n=3", "unknown parameter(s) 'n'"),
+    ("?q=tarte&k=" + "9" * 5000, "k = '99999999999999999999' is not allowed"),  # was a 500: int() refuses 4,300+ digits
+    ("?q=tarte&k=0004", "k = '0004'"),
+    # Werkzeug replaced what is not UTF-8 by U+FFFD, and the search ran on a question nobody asked.
+    ("?q=%ff%fe", "not valid UTF-8"), ("?q=tarte%ed%a0%80", "not valid UTF-8"),
 ])
 def test_bad_searches_are_400_json(lab_client, query, fragment):
     response = lab_client.get("/search" + query)
