@@ -175,7 +175,9 @@ def test_dvc_repro_serve_and_chat_evaluate_through_the_server(llama, tmp_path):
     set_params(repo, "rag", docs_dir="tests/chat/docs", chunk_size=400, chunk_overlap=50)
     set_params(repo, "chat", top_k=2, answer_mode="generate", decline_below=0.0)
     result = run_in(repo, "dvc", "repro", "serve", timeout=900)
-    assert sorted(stages_run(result.stdout)) == ["llm_download", "rag_index", "serve"]
+    # serve also speaks and listens, so the voice and speech-recognizer downloads run with it
+    assert sorted(stages_run(result.stdout)) == ["kokoro_download", "llm_download", "rag_index", "serve",
+                                                 "whisper_download"]
     assert "a marker only: the model is served by openai:" in result.stdout
     assert (repo / "models/llm/model.gguf").read_bytes().startswith(REMOTE_MARKER)
     for turn in json.loads((repo / "reports/serve/metrics.json").read_text())["turns"]:
