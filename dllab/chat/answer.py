@@ -1,16 +1,21 @@
 """How the chatbot answers from the retrieved passages: quoted (grounded) or generated, or declined.
 
 ``chat.answer_mode``:
-- ``quote`` (the offline default): the answer is the passages' own sentences that best answer the question
-  (ranked at sentence level by ``dllab.rag.sentences``), each with the sentence that follows it in its
-  passage (see ``choose_quotes``), each followed by the number of its passage, e.g.
-  « Préchauffez le four à 190 °C. [2] ». Nothing is written that is not in a document. The registry's only
-  instruct model (SmolLM2-135M) wrote clumsy, often wrong French; quoting is what its users can trust.
+- ``quote`` (the offline default): the answer is the passages' own sentences, each followed by the number of
+  its passage, e.g. « Préchauffez le four à 190 °C. [2] ». Nothing is written that is not in a document. Its
+  shape follows the question (``dllab.chat.questions``): a procedure is answered with the steps of the
+  best-matching section in order, a list with that section's items (``dllab.rag.structure``); other questions
+  with the sentences that best answer them (ranked at sentence level by ``dllab.rag.sentences``), each with
+  the sentence that follows it in its passage (see ``choose_quotes``). The registry's only instruct model
+  (SmolLM2-135M) wrote clumsy, often wrong French; quoting is what its users can trust.
 - ``generate``: the LLM writes the answer from the passages (``dllab.chat.prompt``); for capable models
   (a 7B instruct GGUF online, or a GPU).
 Both modes decline the same way: when the best sentence of the passages scores below ``chat.decline_below``
-(calibrated on the question set by ``chat_evaluate``), the answer is the fixed "not in the documents"
-sentence in the question's language, and the closest passages are still listed as sources.
+(calibrated on the question set by ``chat_evaluate``), or when the question's subject is words the documents
+never use (see ``Answerer.off_topic``), the answer is the fixed "not in the documents" sentence in the
+question's language, and the closest passages are still listed as sources. Quote mode also declines a
+question asking for a number when none of the chosen sentences gives one.
+A greeting or a single word gets a short invitation to ask about the documents instead.
 """
 from __future__ import annotations
 
@@ -18,8 +23,25 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
+from dllab.chat import questions as q
 from dllab.chat.prompt import NOT_FOUND, build_prompt, question_language
-from dllab.rag.sentences import Quote, rank_quotes
+from dllab.rag.sentences import Quote, rank_quotes, units
+from dllab.rag.structure import ITEM, STEP
+
+INVITATION = ("Bonjour ! Posez-moi une question sur les documents, par exemple « Comment faire … ? » ou "
+              "« Combien de … ? » : je réponds en citant leurs phrases.")
+# Said before a quoted answer to an English question: the documents' sentences stay in French.
+ENGLISH_NOTE = "(The documents are in French; here is what they say.)"
+STRUCTURED_CHARS = 2  # a procedure or a list may be this many times chat.answer_chars long
+THEME_SHARE = 0.4     # a word in at least this share of the sections is the corpus's theme, not a subject
+# An instruction: a sentence that starts with a French imperative (« Étalez », « Faites ») or an English one
+# after a step-like start is rare enough to leave out.
+_IMPERATIVE = re.compile(r"^(?:puis |ensuite |enfin )?[A-Za-zÀ-ÿ'-]{2,}ez\b(?! vous)", re.IGNORECASE)
+# A first sentence starting like these points to something said before it (« Elle a été trop travaillée »).
+_DANGLING = re.compile(r"^(il|elle|ils|elles|celui-ci|celle-ci|ceux-ci|celles-ci|cela|ça|ce dernier|cette derni[eè]re|"
+                       r"ces|leur|leurs|en revanche|pourtant|alors|sinon|it|they|this|these|those|then|"
+                       r"on (peut |doit |va )?(les?|la|l'|en|y|lui|leur)\b|il (faut|suffit) (les?|la|l'|en|y)\b)\b",
+                       re.IGNORECASE)
 
 MODES = ("quote", "generate")
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
@@ -45,6 +67,10 @@ class Plan:
     declined: bool
     quotes: list[Quote] = field(default_factory=list)   # quote mode: the answer's sentences, in answer order
     prompt: object = None            # generate mode: the Prompt given to the model
+    kind: str = q.OTHER              # what the question asks for (dllab.chat.questions.KINDS)
+    reply: str = ""                  # a fixed reply instead of an answer (a greeting gets the invitation)
+    note: str = ""                   # said before the quotes (an English question answered in French)
+    why: str = ""                    # why it was declined: evidence, off_topic or no_number
 
 
 class Answerer:
@@ -53,24 +79,141 @@ class Answerer:
     def __init__(self, retriever, model, params: dict):
         self.retriever, self.model, self.params = retriever, model, params
 
+    def query(self, question: str, history: Sequence[dict]) -> str:
+        """What to search and rank with: the question, read with the previous one when it follows it up."""
+        return q.standalone(question, history)
+
     def plan(self, question: str, hits: Sequence, history: Sequence[dict]) -> Plan:
         hits = list(hits)
-        ranked = rank_quotes(self.retriever, question, hits) if hits else []
-        evidence = ranked[0].score if ranked else 0.0
         mode = self.params["answer_mode"]
+        if q.is_greeting(question):
+            return Plan(mode, [], 0.0, False, kind=q.OTHER, reply=INVITATION)
+        query = self.query(question, history)
+        kind = q.question_kind(query)
+        ranked = rank_quotes(self.retriever, query, hits) if hits else []
+        evidence = ranked[0].score if ranked else 0.0
         if evidence < self.params["decline_below"]:
-            return Plan(mode, hits, evidence, declined=True)
+            return Plan(mode, hits, evidence, declined=True, kind=kind, why="evidence")
+        if self.off_topic(query, kind):
+            return Plan(mode, hits, evidence, declined=True, kind=kind, why="off_topic")
+        note = ENGLISH_NOTE if question_language(question) == "English" else ""
         if mode == "quote":
-            return Plan(mode, hits, evidence, False, quotes=choose_quotes(ranked, self.params))
+            shaped = self.structured(query, kind, hits) if kind in (q.PROCEDURE, q.LIST) else None
+            if shaped is not None:
+                hits, quotes = shaped
+            else:
+                quotes = choose_quotes(with_context(ranked), self.params)
+            if kind == q.QUANTITY and not any(q.states_number(quote.text) for quote in quotes):
+                return Plan(mode, hits, evidence, declined=True, kind=kind, why="no_number")
+            return Plan(mode, hits, evidence, False, quotes=quotes, kind=kind, note=note)
         prompt = build_prompt(question, hits, history, self.model.count_tokens, self.model.n_ctx,
                               self.model.max_tokens)
-        return Plan(mode, prompt.hits, evidence, False, prompt=prompt)
+        return Plan(mode, prompt.hits, evidence, False, prompt=prompt, kind=kind)
+
+    # -- the corpus's words: which of a question's words the documents use ------------------------------------
+    def _vocabulary(self) -> tuple[dict[str, int], int]:
+        """Each folded word of the index with the number of its sections (or, for an index without sections,
+        chunks) that use it; and the number of those."""
+        texts = list(getattr(self.retriever, "texts", None) or [])
+        if getattr(self, "_vocab_size", None) is None or self._vocab_texts != len(texts):  # once per index
+            sections = getattr(self.retriever, "sections", None)
+            grouped = sections() if sections is not None else {}
+            parts = [" ".join(c.text for c in chunks) for chunks in grouped.values()] if grouped else texts
+            counts: dict[str, int] = {}
+            for text in parts:
+                for word in set(q.words(text)):
+                    counts[word] = counts.get(word, 0) + 1
+            self._vocab, self._vocab_size, self._vocab_texts = counts, len(parts), len(texts)
+        return self._vocab, self._vocab_size
+
+    def _chunks_using(self, word: str) -> int:
+        vocabulary, _ = self._vocabulary()
+        forms = {word, word + "s", word + "x", word[:-1] if word[-1:] in "sx" else word}
+        found = max((vocabulary.get(form, 0) for form in forms), default=0)
+        if not found and len(word) >= 7:  # a typo in a long word (« temperture »)
+            import difflib
+
+            close = difflib.get_close_matches(word, list(vocabulary), n=1, cutoff=0.85)
+            found = vocabulary[close[0]] if close else 0
+        return found
+
+    def subject(self, query: str) -> tuple[list[str], list[str]]:
+        """The question's subject words that are not the corpus's theme, and those of them the documents never use."""
+        vocabulary, size = self._vocabulary()
+        if not size:
+            return [], []
+        counts = {word: self._chunks_using(word) for word in q.subject_words(query)}
+        specific = [w for w, n in counts.items() if n < THEME_SHARE * size]
+        return specific, [w for w in specific if counts[w] == 0]
+
+    def off_topic(self, query: str, kind: str) -> bool:
+        """The question is about something the documents never name: every subject word unknown to them, or,
+        for a procedure or a list (« how to make X »), half or more of the words naming X."""
+        vocabulary, size = self._vocabulary()
+        if not size:
+            return False
+        words = q.subject_words(query)
+        if words and all(self._chunks_using(w) == 0 for w in words):
+            return True
+        if kind in (q.PROCEDURE, q.LIST):
+            specific, absent = self.subject(query)
+            return bool(absent) and 2 * len(absent) >= len(specific)
+        return False
+
+    # -- procedures and lists: the best-matching section, whole ----------------------------------------------
+    def structured(self, query: str, kind: str, hits: list) -> tuple[list, list[Quote]] | None:
+        """(hits, quotes) answering a procedure with the steps of the best-matching section in order, or a list
+        with its items; None when no section of the index can (the answer is then made as for other questions).
+
+        Sections are ranked by how many of the question's specific subject words they use (heading included),
+        then by having the structure asked for, then by their best sentence's cosine with the question."""
+        sections = getattr(self.retriever, "sections", None)
+        if sections is None:
+            return None
+        candidates = sections()  # {(file, section_id): [Hit of each chunk, in order]}
+        if not candidates:
+            return None
+        specific, _ = self.subject(query)
+        wanted = STEP if kind == q.PROCEDURE else ITEM
+        scored = []
+        for key, chunks in candidates.items():
+            found = section_units(chunks)
+            text = q.fold(chunks[0].section + " " + " ".join(c.text for c in chunks))
+            present = set(q.words(text))
+            covered = sum(any(f in present for f in (w, w + "s", w + "x", w.rstrip("sx"))) for w in specific)
+            shaped = sum(u.role == wanted or (wanted == ITEM and u.role == "list") for _, u in found)
+            # a section of instructions without numbers (« Étalez la pâte… Faites cuire… ») is a procedure too
+            instructions = sum(bool(_IMPERATIVE.match(u.text)) for _, u in found)
+            shape = (0 if shaped >= (2 if kind == q.PROCEDURE else 3) else
+                     1 if kind == q.PROCEDURE and instructions >= 2 else 2)
+            scored.append((covered, shape, key, found))
+        best_coverage = max(s[0] for s in scored)
+        pool = [s for s in scored if s[0] == best_coverage]
+        # The best sentence's cosine of each remaining section (their vectors are stored: a dot product).
+        texts = [u.text for s in pool for _, u in s[3] if not u.asks]
+        if not texts:
+            return None
+        cosines = dict(zip(texts, self.retriever.sentence_cosines(query, texts)))
+        pool.sort(key=lambda s: (s[1], -max((cosines.get(u.text, 0.0) for _, u in s[3] if not u.asks),
+                                                default=0.0)))
+        covered, shape, key, found = pool[0]
+        budget = STRUCTURED_CHARS * self.params["answer_chars"]
+        if shape == 0:
+            chosen = steps_of(found, budget) if kind == q.PROCEDURE else items_of(found, budget)
+        else:
+            scores = {u.text: float(cosines.get(u.text, 0.0)) for _, u in found}
+            chosen = best_of_section(found, scores, self.params)
+        return cite(hits, candidates[key], chosen)
 
     def stream(self, question: str, plan: Plan) -> Iterator[str]:
         """The answer's text, piece by piece: quoted sentences one at a time, or the model's tokens."""
-        if plan.declined:
+        if plan.reply:
+            yield plan.reply
+        elif plan.declined:
             yield not_found(question)
         elif plan.mode == "quote":
+            if plan.note:
+                yield plan.note + " "
             for n, quote in enumerate(plan.quotes):
                 yield ("" if n == 0 else " ") + f"{quote.text} [{quote.passage}]"
         else:
@@ -104,3 +247,104 @@ def choose_quotes(ranked: Sequence[Quote], params: dict) -> list[Quote]:
     for quote in chosen.values():
         passage_order.setdefault(quote.passage, len(passage_order))
     return sorted(chosen.values(), key=lambda q: (passage_order[q.passage], q.position))
+
+
+def starts_dangling(text: str) -> bool:
+    """Whether a sentence starts with a pronoun or link that points to a sentence before it."""
+    return bool(_DANGLING.match(text.strip().lstrip("«\"' ")))
+
+
+def with_context(ranked: Sequence[Quote]) -> list[Quote]:
+    """The ranking with each sentence that starts by pointing back (« On peut les faire sauter… ») preceded by
+    the sentence it points to, when that one is in its passage; one pointing to nothing quotable drops out.
+
+    ``choose_quotes`` puts a passage's sentences in reading order, so the antecedent comes first."""
+    by_place = {(quote.passage, quote.position): quote for quote in ranked}
+    out: list[Quote] = []
+    for quote in ranked:
+        if not starts_dangling(quote.text):
+            out.append(quote)
+            continue
+        before = by_place.get((quote.passage, quote.position - 1))
+        if before is not None and not starts_dangling(before.text):
+            out.extend([Quote(before.text, before.passage, before.position, quote.score, before.role, before.step),
+                        quote])
+    return out or list(ranked)
+
+
+def section_units(chunks: Sequence) -> list[tuple[int, object]]:
+    """The units of a section's chunks in reading order, each with the index of its chunk; the sentences that
+    overlapping chunks repeat are kept once, and a step's later sentences know their step."""
+    found, seen, step = [], [], None
+    for n, chunk in enumerate(chunks):
+        for unit in units(chunk.text):
+            key = " ".join(q.words(unit.text))
+            if not key or any(key in earlier for earlier in seen[-6:]):
+                continue  # repeated by the overlap (whole, or the tail of a sentence cut at the chunk's start)
+            seen.append(key)
+            if unit.role == STEP:
+                step = unit.step
+            elif step is not None and unit.step is None and unit.role == "text":
+                unit = type(unit)(unit.text, unit.asks, "step_detail", step, unit.line_start)
+            found.append((n, unit))
+    return found
+
+
+def steps_of(found, budget: int) -> list[tuple[int, object]]:
+    """Every step's first sentence in order, and each step's next sentence too when all of those fit."""
+    firsts = [(n, u) for n, u in found if u.role == STEP]
+    seconds = {}
+    for n, u in found:
+        if u.role == "step_detail" and u.step not in seconds:
+            seconds[u.step] = (n, u)
+    whole = [x for pair in ((first, seconds.get(first[1].step)) for first in firsts) for x in pair if x]
+    if sum(len(u.text) + 5 for _, u in whole) <= budget:
+        return whole
+    kept, length = [], 0
+    for n, u in firsts:
+        if kept and length + len(u.text) > budget:
+            break
+        kept.append((n, u))
+        length += len(u.text) + 5
+    return kept
+
+
+def items_of(found, budget: int) -> list[tuple[int, object]]:
+    """The section's items (and lists with their introduction) in order, as many as fit."""
+    kept, length = [], 0
+    for n, u in found:
+        if u.role in (ITEM, "list"):
+            if kept and length + len(u.text) > budget:
+                break
+            kept.append((n, u))
+            length += len(u.text) + 5
+    return kept
+
+
+def best_of_section(found, scores: dict[str, float], params: dict) -> list[tuple[int, object]]:
+    """A section without the structure asked for: all of it in order when it fits ``answer_chars``, else its
+    best sentences (as ``choose_quotes`` picks them), in order."""
+    quotable_units = [(n, u) for n, u in found if not u.asks]
+    if sum(len(u.text) + 5 for _, u in quotable_units) <= params["answer_chars"]:
+        return quotable_units
+    place = {id(u): i for i, (_, u) in enumerate(quotable_units)}
+    ranked = sorted(quotable_units, key=lambda nu: -scores.get(nu[1].text, 0.0))
+    as_quotes = [Quote(u.text, 1, place[id(u)], scores.get(u.text, 0.0), u.role, u.step) for _, u in ranked]
+    chosen = choose_quotes(with_context(as_quotes), params)
+    return [quotable_units[quote.position] for quote in chosen]
+
+
+def cite(hits: list, section_chunks: Sequence, chosen) -> tuple[list, list[Quote]]:
+    """The chosen units as quotes citing their passage: a chunk of the section not among the retrieved passages
+    is added to them (as a source, after them), so every quote cites a listed source."""
+    hits = list(hits)
+    number = {hit.chunk_id: i for i, hit in enumerate(hits, start=1)}
+    quotes = []
+    for position, (n, unit) in enumerate(chosen):
+        chunk = section_chunks[n]
+        if chunk.chunk_id not in number:
+            hits.append(chunk)
+            number[chunk.chunk_id] = len(hits)
+        role = STEP if unit.role == "step_detail" else unit.role
+        quotes.append(Quote(unit.text, number[chunk.chunk_id], position, 1.0, role, unit.step))
+    return hits, quotes
