@@ -39,7 +39,9 @@ THEME_SHARE = 0.4     # a word in at least this share of the sections is the cor
 _IMPERATIVE = re.compile(r"^(?:puis |ensuite |enfin )?[A-Za-zÀ-ÿ'-]{2,}ez\b(?! vous)", re.IGNORECASE)
 # A first sentence starting like these points to something said before it (« Elle a été trop travaillée »).
 _DANGLING = re.compile(r"^(il|elle|ils|elles|celui-ci|celle-ci|ceux-ci|celles-ci|cela|ça|ce dernier|cette derni[eè]re|"
-                       r"ces|leur|leurs|en revanche|pourtant|alors|sinon|it|they|this|these|those|then|"
+                       r"ces|leur|leurs|en revanche|pourtant|alors|sinon|mais|ainsi|de plus|par ailleurs|"
+                       r"pour (y parvenir|cela|ce faire|l'éviter|les éviter)|dans ce cas|c'est pourquoi|"
+                       r"it|they|this|these|those|then|"
                        r"on (peut |doit |va )?(les?|la|l'|en|y|lui|leur)\b|il (faut|suffit) (les?|la|l'|en|y)\b)\b",
                        re.IGNORECASE)
 
@@ -102,7 +104,8 @@ class Answerer:
             if shaped is not None:
                 hits, quotes = shaped
             else:
-                quotes = choose_quotes(with_context(ranked), self.params)
+                quotes = (self.faq_answer(query, hits, ranked)
+                          or choose_quotes(with_context(ranked), self.params))
             if kind == q.QUANTITY and not any(q.states_number(quote.text) for quote in quotes):
                 return Plan(mode, hits, evidence, declined=True, kind=kind, why="no_number")
             return Plan(mode, hits, evidence, False, quotes=quotes, kind=kind, note=note)
@@ -152,6 +155,8 @@ class Answerer:
         vocabulary, size = self._vocabulary()
         if not size:
             return False
+        if question_language(query) == "English":
+            return False  # its words are not the documents' (French) words: the evidence alone decides
         words = q.subject_words(query)
         if words and all(self._chunks_using(w) == 0 for w in words):
             return True
@@ -159,6 +164,26 @@ class Answerer:
             specific, absent = self.subject(query)
             return bool(absent) and 2 * len(absent) >= len(specific)
         return False
+
+    def faq_answer(self, query: str, hits: list, ranked: list[Quote]) -> list[Quote]:
+        """When a FAQ question of the passages is closer to the question than any of their sentences, its answer:
+        the sentences after it in its passage, in order, within ``answer_chars`` ([] otherwise)."""
+        asked = [(rank, position, unit) for rank, hit in enumerate(hits, start=1)
+                 for position, unit in enumerate(units(hit.text)) if unit.asks]
+        if not asked or not ranked:
+            return []
+        cosines = self.retriever.sentence_cosines(query, [unit.text for _, _, unit in asked])
+        best = max(range(len(asked)), key=lambda i: cosines[i])
+        if cosines[best] <= ranked[0].score:
+            return []
+        rank, position, _ = asked[best]
+        chosen, length = [], 0
+        for later, unit in list(enumerate(units(hits[rank - 1].text)))[position + 1:]:
+            if unit.asks or (chosen and length + len(unit.text) > self.params["answer_chars"]):
+                break
+            chosen.append(Quote(unit.text, rank, later, round(float(cosines[best]), 4), unit.role, unit.step))
+            length += len(unit.text) + 5
+        return chosen
 
     # -- procedures and lists: the best-matching section, whole ----------------------------------------------
     def structured(self, query: str, kind: str, hits: list) -> tuple[list, list[Quote]] | None:
@@ -173,7 +198,8 @@ class Answerer:
         candidates = sections()  # {(file, section_id): [Hit of each chunk, in order]}
         if not candidates:
             return None
-        specific, _ = self.subject(query)
+        # an English question's words are not the (French) sections' words: only the structure and cosines count
+        specific = self.subject(query)[0] if question_language(query) != "English" else []
         wanted = STEP if kind == q.PROCEDURE else ITEM
         scored = []
         for key, chunks in candidates.items():
@@ -200,6 +226,8 @@ class Answerer:
         budget = STRUCTURED_CHARS * self.params["answer_chars"]
         if shape == 0:
             chosen = steps_of(found, budget) if kind == q.PROCEDURE else items_of(found, budget)
+        elif shape == 1:
+            chosen = instructions_of(found, budget)
         else:
             scores = {u.text: float(cosines.get(u.text, 0.0)) for _, u in found}
             chosen = best_of_section(found, scores, self.params)
@@ -309,6 +337,21 @@ def steps_of(found, budget: int) -> list[tuple[int, object]]:
     return kept
 
 
+def instructions_of(found, budget: int) -> list[tuple[int, object]]:
+    """A procedure written as prose: from the sentence before its first instruction (often what it needs) on,
+    in order, as many as fit."""
+    quotable_units = [(n, u) for n, u in found if not u.asks]
+    first = next(i for i, (_, u) in enumerate(quotable_units) if _IMPERATIVE.match(u.text))
+    start = first - 1 if first and not starts_dangling(quotable_units[first - 1][1].text) else first
+    kept, length = [], 0
+    for n, u in quotable_units[start:]:
+        if kept and length + len(u.text) > budget:
+            break
+        kept.append((n, u))
+        length += len(u.text) + 5
+    return kept
+
+
 def items_of(found, budget: int) -> list[tuple[int, object]]:
     """The section's items (and lists with their introduction) in order, as many as fit."""
     kept, length = [], 0
@@ -346,5 +389,6 @@ def cite(hits: list, section_chunks: Sequence, chosen) -> tuple[list, list[Quote
             hits.append(chunk)
             number[chunk.chunk_id] = len(hits)
         role = STEP if unit.role == "step_detail" else unit.role
-        quotes.append(Quote(unit.text, number[chunk.chunk_id], position, 1.0, role, unit.step))
+        text = unit.text if re.search(r"[.!?…:;)»]$", unit.text) else unit.text + "."  # an item: said as a sentence
+        quotes.append(Quote(text, number[chunk.chunk_id], position, 1.0, role, unit.step))
     return hits, quotes

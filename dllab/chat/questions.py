@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-PROCEDURE, LIST, QUANTITY, YES_NO, WHY, OTHER = "procedure", "list", "quantity", "yes_no", "why", "other"
-KINDS = (PROCEDURE, LIST, QUANTITY, YES_NO, WHY, OTHER)
+from dllab.rag.evaluate import KINDS  # the question set's names for them
+
+PROCEDURE, LIST, QUANTITY, YES_NO, WHY, OTHER = KINDS
 
 _MAKE = r"(faire|fait|fais|preparer|prepare|realiser|realise|cuisiner|fabriquer|confectionner|reussir|monter)"
 _KIND_RULES = [
