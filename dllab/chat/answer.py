@@ -33,6 +33,7 @@ INVITATION = ("Bonjour ! Posez-moi une question sur les documents, par exemple �
 # Said before a quoted answer to an English question: the documents' sentences stay in French.
 ENGLISH_NOTE = "(The documents are in French; here is what they say.)"
 STRUCTURED_CHARS = 2  # a procedure or a list may be this many times chat.answer_chars long
+PREFIX = 6            # words of this many letters or more that share their first ones are forms of one word
 THEME_SHARE = 0.4     # a word in at least this share of the sections is the corpus's theme, not a subject
 # An instruction: a sentence that starts with a French imperative (« Étalez », « Faites ») or an English one
 # after a step-like start is rare enough to leave out.
@@ -104,8 +105,10 @@ class Answerer:
             if shaped is not None:
                 hits, quotes = shaped
             else:
-                quotes = (self.faq_answer(query, hits, ranked)
-                          or choose_quotes(with_context(ranked), self.params))
+                # a list found in no section's items: more of the best sentences than for a single fact
+                wider = {**self.params, "answer_sentences": STRUCTURED_CHARS * self.params["answer_sentences"],
+                         "answer_chars": STRUCTURED_CHARS * self.params["answer_chars"]} if kind == q.LIST else self.params
+                quotes = choose_quotes(with_context(ranked), wider)
             if kind == q.QUANTITY and not any(q.states_number(quote.text) for quote in quotes):
                 return Plan(mode, hits, evidence, declined=True, kind=kind, why="no_number")
             return Plan(mode, hits, evidence, False, quotes=quotes, kind=kind, note=note)
@@ -130,10 +133,14 @@ class Answerer:
         return self._vocab, self._vocab_size
 
     def _chunks_using(self, word: str) -> int:
+        """How many sections use the word: as it is, in the plural or singular, or (for a long word) in another
+        form of the same stem (« conseillées », « conseil ») or with a typo (« temperture »)."""
         vocabulary, _ = self._vocabulary()
         forms = {word, word + "s", word + "x", word[:-1] if word[-1:] in "sx" else word}
         found = max((vocabulary.get(form, 0) for form in forms), default=0)
-        if not found and len(word) >= 7:  # a typo in a long word (« temperture »)
+        if not found and len(word) >= PREFIX:
+            found = max((n for known, n in vocabulary.items() if known[:PREFIX] == word[:PREFIX]), default=0)
+        if not found and len(word) >= 7:
             import difflib
 
             close = difflib.get_close_matches(word, list(vocabulary), n=1, cutoff=0.85)
@@ -165,26 +172,6 @@ class Answerer:
             return bool(absent) and 2 * len(absent) >= len(specific)
         return False
 
-    def faq_answer(self, query: str, hits: list, ranked: list[Quote]) -> list[Quote]:
-        """When a FAQ question of the passages is closer to the question than any of their sentences, its answer:
-        the sentences after it in its passage, in order, within ``answer_chars`` ([] otherwise)."""
-        asked = [(rank, position, unit) for rank, hit in enumerate(hits, start=1)
-                 for position, unit in enumerate(units(hit.text)) if unit.asks]
-        if not asked or not ranked:
-            return []
-        cosines = self.retriever.sentence_cosines(query, [unit.text for _, _, unit in asked])
-        best = max(range(len(asked)), key=lambda i: cosines[i])
-        if cosines[best] <= ranked[0].score:
-            return []
-        rank, position, _ = asked[best]
-        chosen, length = [], 0
-        for later, unit in list(enumerate(units(hits[rank - 1].text)))[position + 1:]:
-            if unit.asks or (chosen and length + len(unit.text) > self.params["answer_chars"]):
-                break
-            chosen.append(Quote(unit.text, rank, later, round(float(cosines[best]), 4), unit.role, unit.step))
-            length += len(unit.text) + 5
-        return chosen
-
     # -- procedures and lists: the best-matching section, whole ----------------------------------------------
     def structured(self, query: str, kind: str, hits: list) -> tuple[list, list[Quote]] | None:
         """(hits, quotes) answering a procedure with the steps of the best-matching section in order, or a list
@@ -204,9 +191,10 @@ class Answerer:
         scored = []
         for key, chunks in candidates.items():
             found = section_units(chunks)
-            text = q.fold(chunks[0].section + " " + " ".join(c.text for c in chunks))
-            present = set(q.words(text))
-            covered = sum(any(f in present for f in (w, w + "s", w + "x", w.rstrip("sx"))) for w in specific)
+            # its own heading and sentences (not the headings above it, which name their other sections too)
+            heading = set(q.words(chunks[0].section.split(" — ")[-1]))
+            present = heading | set(q.words(" ".join(u.text for _, u in found)))
+            covered = (sum(uses(heading, w) for w in specific), sum(uses(present, w) for w in specific))
             shaped = sum(u.role == wanted or (wanted == ITEM and u.role == "list") for _, u in found)
             # a section of instructions without numbers (« Étalez la pâte… Faites cuire… ») is a procedure too
             instructions = sum(bool(_IMPERATIVE.match(u.text)) for _, u in found)
@@ -224,13 +212,21 @@ class Answerer:
                                                 default=0.0)))
         covered, shape, key, found = pool[0]
         budget = STRUCTURED_CHARS * self.params["answer_chars"]
-        if shape == 0:
-            chosen = steps_of(found, budget) if kind == q.PROCEDURE else items_of(found, budget)
-        elif shape == 1:
-            chosen = instructions_of(found, budget)
-        else:
+        if shape == 2:
+            if not covered[0]:
+                return None  # no section is about it and none has the structure asked for: the best sentences
+            # the section its heading names, written as prose: its best sentences
             scores = {u.text: float(cosines.get(u.text, 0.0)) for _, u in found}
-            chosen = best_of_section(found, scores, self.params)
+            wider = {**self.params, "answer_sentences": STRUCTURED_CHARS * self.params["answer_sentences"],
+                     "answer_chars": budget} if kind == q.LIST else self.params
+            return cite(hits, candidates[key], best_of_section(found, scores, wider))
+        if shape == 0 and kind == q.PROCEDURE:
+            step = one_step(found, specific, cosines)
+            chosen = steps_of(found, budget) if step is None else within(step, budget)
+        elif shape == 0:
+            chosen = items_of(found, budget)
+        else:
+            chosen = instructions_of(found, budget)
         return cite(hits, candidates[key], chosen)
 
     def stream(self, question: str, plan: Plan) -> Iterator[str]:
@@ -318,6 +314,28 @@ def section_units(chunks: Sequence) -> list[tuple[int, object]]:
     return found
 
 
+def uses(present: set[str], word: str) -> bool:
+    """Whether a text whose words are ``present`` uses ``word`` (or its plural or singular)."""
+    return any(form in present for form in (word, word + "s", word + "x", word.rstrip("sx")))
+
+
+def one_step(found, specific: list[str], cosines: dict) -> list | None:
+    """The units of the one step the question is about, when its subject words are in some steps but not all
+    (« comment on fait la pâte brisée » is step 1 of the recipe): the best-matching of those; else None."""
+    steps: dict[int, list] = {}
+    for n, u in found:
+        if u.step is not None:
+            steps.setdefault(u.step, []).append((n, u))
+    if not specific or len(steps) < 2:
+        return None
+    covering = [number for number, mine in steps.items()
+                if all(uses(set(q.words(" ".join(u.text for _, u in mine))), w) for w in specific)]
+    if not covering or len(covering) == len(steps):
+        return None
+    best = max(covering, key=lambda number: max(cosines.get(u.text, 0.0) for _, u in steps[number]))
+    return steps[best]
+
+
 def steps_of(found, budget: int) -> list[tuple[int, object]]:
     """Every step's first sentence in order, and each step's next sentence too when all of those fit."""
     firsts = [(n, u) for n, u in found if u.role == STEP]
@@ -352,6 +370,28 @@ def instructions_of(found, budget: int) -> list[tuple[int, object]]:
     return kept
 
 
+def within(found, budget: int) -> list:
+    """The units in order, as many as fit ``budget`` characters (the first always)."""
+    kept, length = [], 0
+    for n, u in found:
+        if kept and length + len(u.text) > budget:
+            break
+        kept.append((n, u))
+        length += len(u.text) + 5
+    return kept
+
+
+def best_of_section(found, scores: dict[str, float], params: dict) -> list[tuple[int, object]]:
+    """A section without the structure asked for: all of it in order when it fits ``answer_chars``, else its
+    best sentences (as ``choose_quotes`` picks them), in order."""
+    quotable_units = [(n, u) for n, u in found if not u.asks]
+    if sum(len(u.text) + 5 for _, u in quotable_units) <= params["answer_chars"]:
+        return quotable_units
+    ranked = sorted(range(len(quotable_units)), key=lambda i: -scores.get(quotable_units[i][1].text, 0.0))
+    as_quotes = [Quote(quotable_units[i][1].text, 1, i, scores.get(quotable_units[i][1].text, 0.0)) for i in ranked]
+    return [quotable_units[quote.position] for quote in choose_quotes(with_context(as_quotes), params)]
+
+
 def items_of(found, budget: int) -> list[tuple[int, object]]:
     """The section's items (and lists with their introduction) in order, as many as fit."""
     kept, length = [], 0
@@ -362,19 +402,6 @@ def items_of(found, budget: int) -> list[tuple[int, object]]:
             kept.append((n, u))
             length += len(u.text) + 5
     return kept
-
-
-def best_of_section(found, scores: dict[str, float], params: dict) -> list[tuple[int, object]]:
-    """A section without the structure asked for: all of it in order when it fits ``answer_chars``, else its
-    best sentences (as ``choose_quotes`` picks them), in order."""
-    quotable_units = [(n, u) for n, u in found if not u.asks]
-    if sum(len(u.text) + 5 for _, u in quotable_units) <= params["answer_chars"]:
-        return quotable_units
-    place = {id(u): i for i, (_, u) in enumerate(quotable_units)}
-    ranked = sorted(quotable_units, key=lambda nu: -scores.get(nu[1].text, 0.0))
-    as_quotes = [Quote(u.text, 1, place[id(u)], scores.get(u.text, 0.0), u.role, u.step) for _, u in ranked]
-    chosen = choose_quotes(with_context(as_quotes), params)
-    return [quotable_units[quote.position] for quote in chosen]
 
 
 def cite(hits: list, section_chunks: Sequence, chosen) -> tuple[list, list[Quote]]:

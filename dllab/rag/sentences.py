@@ -126,10 +126,13 @@ def rank_quotes(retriever, question: str, hits: Sequence) -> list[Quote]:
     if not found:
         return []
     scores = retriever.sentence_cosines(question, [unit.text for _, _, unit in found])  # (n_units,)
-    # A question (a FAQ's heading) is never the answer. Letting it lend its score to the sentence after it
-    # changed nothing on the question set (0.81 correct either way): questions resemble questions.
-    quotes = [Quote(unit.text, rank, position, round(float(score), 4), unit.role, unit.step)
-              for (rank, position, unit), score in zip(found, scores) if not unit.asks]
+    # A question (a FAQ's heading) is never the answer, but it lends its score to the sentence after it, the
+    # first of its answer: « Quelle boisson servir… ? » is closer to « qu'est-ce qu'on boit avec… » than
+    # « Un cidre brut ou doux… » is.
+    lent = [max(float(score), float(scores[i - 1]) if i and found[i - 1][2].asks and found[i - 1][0] == rank else 0.0)
+            for i, ((rank, _, _), score) in enumerate(zip(found, scores))]
+    quotes = [Quote(unit.text, rank, position, round(score, 4), unit.role, unit.step)
+              for (rank, position, unit), score in zip(found, lent) if not unit.asks]
     return sorted(_unique(quotes), key=lambda q: (-q.score, q.passage, q.position))
 
 
