@@ -123,6 +123,7 @@ class ChatService:
             "index": {"chunks": len(self.retriever)},
             "tts": {"engine": self.speaker.engine, "voices": self.speaker.voices},
             "queue": {"places": self.params["queue_size"], "in_use": self._in_flight},
+            "answer": {"mode": self.params["answer_mode"]},
             "limits": {key: self.params[key] for key in ("max_question_chars", "max_history_messages")},
             "stopping": self._stopping.is_set(),
         }
