@@ -49,8 +49,9 @@ def test_ranking_is_by_cosine_and_questions_are_never_quoted():
     retriever = Cosines({"Peut-on congeler la tarte ?": 0.9, "Oui, trois mois au congélateur.": 0.3,
                          "La tarte se congèle bien.": 0.7})
     ranked = rank_quotes(retriever, "On peut congeler ?", hits)
+    # the FAQ question lends its score to the first sentence of its answer
     assert [(q.text, q.passage, q.score) for q in ranked[:2]] == [
-        ("La tarte se congèle bien.", 2, 0.7), ("Oui, trois mois au congélateur.", 1, 0.3)]
+        ("Oui, trois mois au congélateur.", 1, 0.9), ("La tarte se congèle bien.", 2, 0.7)]
     assert all(not q.text.endswith("?") for q in ranked)
     assert [q.text for q in ranked].count("Une autre phrase sans rapport.") == 1  # a repeated sentence is quoted once
 
