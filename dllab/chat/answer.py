@@ -35,8 +35,8 @@ ENGLISH_NOTE = "(The documents are in French; here is what they say.)"
 STRUCTURED_CHARS = 2  # a procedure or a list may be this many times chat.answer_chars long
 PREFIX = 6            # words of this many letters or more that share their first ones are forms of one word
 THEME_SHARE = 0.4     # a word in at least this share of the sections is the corpus's theme, not a subject
-# An instruction: a sentence that starts with a French imperative (« Étalez », « Faites ») or an English one
-# after a step-like start is rare enough to leave out.
+# An instruction: a sentence that starts with a French imperative (« Étalez », « Faites »); a procedure written
+# as prose is a run of them.
 _IMPERATIVE = re.compile(r"^(?:puis |ensuite |enfin )?[A-Za-zÀ-ÿ'-]{2,}ez\b(?! vous)", re.IGNORECASE)
 # A first sentence starting like these points to something said before it (« Elle a été trop travaillée »).
 _DANGLING = re.compile(r"^(il|elle|ils|elles|celui-ci|celle-ci|ceux-ci|celles-ci|cela|ça|ce dernier|cette derni[eè]re|"
@@ -132,7 +132,7 @@ class Answerer:
             self._vocab, self._vocab_size, self._vocab_texts = counts, len(parts), len(texts)
         return self._vocab, self._vocab_size
 
-    def _chunks_using(self, word: str) -> int:
+    def _sections_using(self, word: str) -> int:
         """How many sections use the word: as it is, in the plural or singular, or (for a long word) in another
         form of the same stem (« conseillées », « conseil ») or with a typo (« temperture »)."""
         vocabulary, _ = self._vocabulary()
@@ -152,7 +152,7 @@ class Answerer:
         vocabulary, size = self._vocabulary()
         if not size:
             return [], []
-        counts = {word: self._chunks_using(word) for word in q.subject_words(query)}
+        counts = {word: self._sections_using(word) for word in q.subject_words(query)}
         specific = [w for w, n in counts.items() if n < THEME_SHARE * size]
         return specific, [w for w in specific if counts[w] == 0]
 
@@ -165,7 +165,7 @@ class Answerer:
         if question_language(query) == "English":
             return False  # its words are not the documents' (French) words: the evidence alone decides
         words = q.subject_words(query)
-        if words and all(self._chunks_using(w) == 0 for w in words):
+        if words and all(self._sections_using(w) == 0 for w in words):
             return True
         if kind in (q.PROCEDURE, q.LIST):
             specific, absent = self.subject(query)
