@@ -52,6 +52,9 @@ def main() -> None:
     write_json(out / "metrics.json", summary)
     print(" ".join(f"{key} {summary[key]}" for key in ("correct", "faithful", "french_ok", "declined",
                                                        "wrongly_declined", "first_word_s_p50")))
+    for kind, row in summary["per_kind"].items():
+        print(f"  {kind}: correct {row['correct']} of {row['answerable']} answerable, "
+              f"declined {row['declined']} of {row['out_of_scope']} out of scope")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ Definitions (the report repeats them):
 - ``declined``: share of out-of-scope questions answered with the "not in the documents" sentence;
   ``wrongly_declined``: the same share among answerable questions.
 - time to first word and total latency, p50 and p95, through the same ``ChatService`` as the web server.
+- ``per_kind``: the same shares for each kind of question the set names (``kind``: procedure, list, …), and
+  ``notebook``: the set's first three questions (the original notebook's) with their answers verbatim.
 """
 from __future__ import annotations
 
@@ -82,7 +84,14 @@ def is_correct(answered: Answered) -> bool:
 
 
 def answer_sentences(answer: str) -> list[str]:
-    return [s for s in sentences(without_citations(answer)) if any(ch.isalnum() for ch in s)]
+    return [s for s in sentences(without_citations(quoted_part(answer))) if any(ch.isalnum() for ch in s)]
+
+
+def quoted_part(answer: str) -> str:
+    """The answer without the note said before quotes for an English question (it is not a quote)."""
+    from dllab.chat.answer import ENGLISH_NOTE
+
+    return answer[len(ENGLISH_NOTE):].strip() if answer.startswith(ENGLISH_NOTE) else answer
 
 
 def is_supported(sentence: str, passages: list[str]) -> bool:
@@ -99,7 +108,7 @@ def is_supported(sentence: str, passages: list[str]) -> bool:
 
 def answer_words(answer: str) -> list[str]:
     """The words the spelling check reads: letters only (digits, citation marks and punctuation left out)."""
-    return re.findall(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", without_citations(answer))
+    return re.findall(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", without_citations(quoted_part(answer)))
 
 
 def unknown_french_words(words: list[str]) -> set[str]:
@@ -166,7 +175,24 @@ def metrics(results: list[Answered]) -> dict:
         "latency_s_p50": round(float(np.percentile(total, 50)), 3),
         "latency_s_p95": round(float(np.percentile(total, 95)), 3),
         "unknown_words": sorted(unknown),
+        "per_kind": per_kind(results),
+        "notebook": [{"question": r.question.text, "answer": r.answer, "correct": is_correct(r)} for r in results[:3]],
     }
+
+
+def per_kind(results: list[Answered]) -> dict[str, dict]:
+    """For each kind of question in the set (``unlabelled`` when it names none): how many answerable and
+    out-of-scope questions, correct, wrongly declined, and declined among the out-of-scope ones."""
+    table: dict[str, dict] = {}
+    for kind in dict.fromkeys(r.question.kind or "unlabelled" for r in results):
+        mine = [r for r in results if (r.question.kind or "unlabelled") == kind]
+        inside = [r for r in mine if not r.question.out_of_scope]
+        outside = [r for r in mine if r.question.out_of_scope]
+        share = lambda part, whole: round(part / whole, 4) if whole else None  # noqa: E731
+        table[kind] = {"answerable": len(inside), "correct": share(sum(map(is_correct, inside)), len(inside)),
+                       "wrongly_declined": share(sum(r.declined for r in inside), len(inside)),
+                       "out_of_scope": len(outside), "declined": share(sum(r.declined for r in outside), len(outside))}
+    return table
 
 
 def calibration(results: list[Answered]) -> list[dict]:
@@ -207,7 +233,8 @@ def calibration_figure(rows: list[dict], chosen: float, path) -> None:
 
 
 def per_question(results: list[Answered]) -> list[dict]:
-    return [{"question": r.question.text, "out_of_scope": r.question.out_of_scope, "answer": r.answer,
+    return [{"question": r.question.text, "kind": r.question.kind, "out_of_scope": r.question.out_of_scope,
+             "answer": r.answer,
              "expect": r.question.expect, "need": r.question.need, "correct": is_correct(r),
              "declined": r.declined, "evidence": r.evidence,  # no timing: this file is the same on every run
              "sources": [f"[{s['number']}] {s['file']}" + (f" p. {s['page']}" if s["page"] else "")
@@ -221,9 +248,13 @@ def answers_markdown(rows: list[dict], summary: dict) -> str:
              f"correct {summary['correct']}, faithful {summary['faithful']}, french_ok {summary['french_ok']}, "
              f"declined {summary['declined']}, wrongly_declined {summary['wrongly_declined']}, "
              f"decline_below {summary['decline_below']}", "",
+             "| kind | answerable | correct | wrongly declined | out of scope | declined |", "|---|---|---|---|---|---|",
+             *(f"| {kind} | {row['answerable']} | {row['correct']} | {row['wrongly_declined']} | {row['out_of_scope']} | "
+               f"{row['declined']} |" for kind, row in summary.get("per_kind", {}).items()), "",
              "| # | question | verdict | evidence | answer | sources |", "|---|---|---|---|---|---|"]
     for n, row in sorted(enumerate(rows, start=1), key=lambda item: _verdict(item[1]) == "right"):
-        lines.append(f"| {n} | {_cell(row['question'])} | {_verdict(row)} | {row['evidence']:.3f} | "
+        lines.append(f"| {n} | {_cell(row['question'])} ({row.get('kind') or '-'}) | {_verdict(row)} | "
+                     f"{row['evidence']:.3f} | "
                      f"{_cell(row['answer'])} | {_cell('; '.join(row['sources']))} |")
     return "\n".join(lines) + "\n"
 

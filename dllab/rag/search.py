@@ -43,10 +43,14 @@ class Hit:
     text: str
     file: str  # path relative to the documents folder
     page: int | None  # 1-based PDF page; None for text files
-    score: float  # fused relevance in [0, 1], higher is better (see Retriever.search)
+    score: float | None  # fused relevance in [0, 1], higher is better (see Retriever.search); None for a chunk
+                         # not retrieved but added to complete its section (Retriever.sections)
     chunk_id: str
     dense: float | None = None    # cosine similarity of the question and the chunk, before fusion
     lexical: float | None = None  # BM25 score of the chunk for the question, before fusion
+    section: str = ""             # the heading it is under (dllab.rag.structure)
+    section_id: int = -1          # that section's order in its file
+    role: str = "text"            # steps, list, faq or text
 
 
 class Retriever:
@@ -73,6 +77,7 @@ class Retriever:
         self.position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
         self.lexical = BM25(self.texts)
         self._sentence_vectors = dict(sentence_vectors or {})  # unit text -> vector (sentences.npz)
+        self._sections = None
 
     @classmethod
     def open(cls, index_dir: str | Path = DEFAULT_INDEX) -> "Retriever":
@@ -204,10 +209,26 @@ class Retriever:
         vectors = np.asarray(stored["embeddings"], dtype=np.float32)  # (n, dimension), unit length
         return {self.position[chunk_id]: float(cosine) for chunk_id, cosine in zip(stored["ids"], vectors @ query)}
 
-    def _hit(self, i: int, score: float, dense: float, lexical: float) -> Hit:
+    def sections(self) -> dict[tuple[str, int], list[Hit]]:
+        """Every section of the index (file, section id) with its chunks in reading order (scores None).
+
+        An index built before sections were recorded has none: {}."""
+        if self._sections is None:
+            grouped: dict[tuple[str, int], list[int]] = {}
+            for i, meta in enumerate(self.metadatas):
+                if "section_id" in meta:
+                    grouped.setdefault((meta["file"], meta["section_id"]), []).append(i)
+            self._sections = {key: [self._hit(i, None, None, None) for i in sorted(found, key=lambda i:
+                                                                                self.metadatas[i]["position"])]
+                              for key, found in grouped.items()}
+        return self._sections
+
+    def _hit(self, i: int, score: float | None, dense: float | None, lexical: float | None) -> Hit:
         meta = self.metadatas[i]
-        return Hit(self.texts[i], meta["file"], meta["page"] or None, round(score, 4), self.ids[i],
-                   round(dense, 4), round(lexical, 4))
+        rounded = lambda value: None if value is None else round(value, 4)  # noqa: E731
+        return Hit(self.texts[i], meta["file"], meta["page"] or None, rounded(score), self.ids[i],
+                   rounded(dense), rounded(lexical), meta.get("section", ""), meta.get("section_id", -1),
+                   meta.get("role", "text"))
 
 
 def _min_max(values: np.ndarray) -> np.ndarray:

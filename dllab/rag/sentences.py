@@ -21,6 +21,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from dllab.rag.chunking import sentences
+from dllab.rag.structure import ITEM, QUESTION, STEP, line_role, step_number
 
 log = logging.getLogger("rag.sentences")
 VECTORS_FILE = "sentences.npz"
@@ -36,33 +37,54 @@ _BULLET = re.compile(r"^[•●▪◦‣∙–-]\s+")
 _STARTS_SENTENCE = re.compile(r"^[«\"'(\[A-ZÀ-ÖØ-Þ0-9•–-]")
 
 
+# A sentence of this many words or fewer (« Oui. ») is never a unit alone: it goes with the next one.
+SHORT_WORDS = 3
+
+
 @dataclass(frozen=True)
 class Quote:
     text: str
     passage: int     # 1-based rank of the retrieved passage it comes from: the answer cites it as [passage]
     position: int    # its order inside that passage
     score: float     # cosine similarity with the question (see the module docstring)
+    role: str = "text"        # step (the first sentence of a step), item, list (items with their introduction),
+                              # or text (``dllab.rag.structure``)
+    step: int | None = None   # a step's number
 
 
-def quotable(passage: str) -> list[tuple[str, bool]]:
-    """The passage's answer units, each with whether it is a question.
+@dataclass(frozen=True)
+class Unit:
+    text: str
+    asks: bool               # a question (a FAQ's heading): never quoted
+    role: str = "text"
+    step: int | None = None
+    line_start: bool = True  # the first sentence of its paragraph
+
+
+def units(passage: str) -> list[Unit]:
+    """The passage's answer units, with their role in the document's structure.
 
     A unit is a whole sentence, or a list with its introduction (« Pour la pâte brisée : • 250 g de farine
-    … ») joined into one. Headings and the cut-off words an overlapping chunk starts with are dropped.
-    A question (a FAQ's heading) is kept, flagged: it is never quoted.
+    … ») joined into one. Headings and the cut-off words an overlapping chunk starts with are dropped; a
+    very short sentence (« Oui. ») is joined to the sentence after it. A question (a FAQ's heading) is
+    kept, flagged: it is never quoted.
     """
-    units: list[list[str]] = []
+    found: list[list] = []  # [texts, role, step, line_start]
     lines = passage.split("\n")
     for n, line in enumerate(lines):
         line = line.strip()
         item = _BULLET.match(line)
         if item:
             text = line[item.end():].strip()
-            if units and units[-1][0].endswith(":"):
-                units[-1].append(text)   # an item of the list the previous line introduced
+            if found and found[-1][0][0].endswith(":"):
+                found[-1][0].append(text)   # an item of the list the previous line introduced
+                found[-1][1] = "list"
             elif text:
-                units.append([text])
+                found.append([[text], ITEM, None, True])
             continue
+        role, step = line_role(line), step_number(line)
+        pending = ""
+        kept = 0
         for i, sentence in enumerate(s.strip() for s in sentences(line)):
             if n == 0 and i == 0 and not _STARTS_SENTENCE.match(sentence):
                 continue  # the end of the previous chunk's last sentence (chunk overlap)
@@ -70,28 +92,47 @@ def quotable(passage: str) -> list[tuple[str, bool]]:
                 continue  # a heading
             if _ABOUT_DOCUMENT.match(sentence):
                 continue
-            units.append([sentence])
-    found = []
-    for unit in units:
-        text = unit[0] if len(unit) == 1 else unit[0] + " " + " ; ".join(unit[1:]) + "."
-        if unit[0].endswith(":") and len(unit) == 1:
+            if len(sentence.split()) <= SHORT_WORDS and not (i == 0 and step is not None):
+                pending += sentence + " "  # « Oui. » is said with what follows it
+                continue
+            first = i == 0 or (kept == 0 and bool(pending))
+            found.append([[pending + sentence], STEP if first and step is not None else
+                          (QUESTION if role == QUESTION else "text"), step if first else None, first])
+            pending, kept = "", kept + 1
+        if pending and kept:
+            found[-1][0][-1] += " " + pending.strip()
+        elif pending:  # a short paragraph alone (« Oui. »)
+            found.append([[pending.strip()], "text", step, True])
+    out = []
+    for texts, role, step, first in found:
+        text = texts[0] if len(texts) == 1 else texts[0] + " " + " ; ".join(texts[1:]) + "."
+        if texts[0].endswith(":") and len(texts) == 1:
             continue  # an introduction whose list is in the next chunk
         if sum(ch.isalpha() for ch in text) >= 3:
-            found.append((text, text.rstrip().endswith("?")))
-    return found
+            asks = text.rstrip().endswith("?")
+            out.append(Unit(text, asks, "text" if role == QUESTION else role, step, first))
+    return out
+
+
+def quotable(passage: str) -> list[tuple[str, bool]]:
+    """The passage's answer units (see ``units``), each with whether it is a question."""
+    return [(unit.text, unit.asks) for unit in units(passage)]
 
 
 def rank_quotes(retriever, question: str, hits: Sequence) -> list[Quote]:
     """Every answer unit of ``hits`` scored against ``question``, best first (ties: passage order)."""
-    found = [(rank, position, text, asks) for rank, hit in enumerate(hits, start=1)
-             for position, (text, asks) in enumerate(quotable(hit.text))]
+    found = [(rank, position, unit) for rank, hit in enumerate(hits, start=1)
+             for position, unit in enumerate(units(hit.text))]
     if not found:
         return []
-    scores = retriever.sentence_cosines(question, [text for _, _, text, _ in found])  # (n_units,)
-    # A question (a FAQ's heading) is never the answer. Letting it lend its score to the sentence after it
-    # changed nothing on the question set (0.81 correct either way): questions resemble questions.
-    quotes = [Quote(text, rank, position, round(float(score), 4))
-              for (rank, position, text, asks), score in zip(found, scores) if not asks]
+    scores = retriever.sentence_cosines(question, [unit.text for _, _, unit in found])  # (n_units,)
+    # A question (a FAQ's heading) is never the answer, but it lends its score to the sentence after it, the
+    # first of its answer: « Quelle boisson servir… ? » is closer to « qu'est-ce qu'on boit avec… » than
+    # « Un cidre brut ou doux… » is.
+    lent = [max(float(score), float(scores[i - 1]) if i and found[i - 1][2].asks and found[i - 1][0] == rank else 0.0)
+            for i, ((rank, _, _), score) in enumerate(zip(found, scores))]
+    quotes = [Quote(unit.text, rank, position, round(score, 4), unit.role, unit.step)
+              for (rank, position, unit), score in zip(found, lent) if not unit.asks]
     return sorted(_unique(quotes), key=lambda q: (-q.score, q.passage, q.position))
 
 

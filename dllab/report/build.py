@@ -215,14 +215,27 @@ def answers_section(doc: Document, reports: Path, params: dict, machine: dict) -
     metrics = load_json(reports / "chat/metrics.json", "chat_evaluate")
     answers = load_json(reports / "chat/answers.json", "chat_evaluate")
     embedder = params.get("rag", {}).get("embedding_model")
-    strategy = (f"quote: the answer is at most {params.get('chat', {}).get('answer_sentences')} sentences of the "
+    strategy = ("quote: the answer is shaped by the question's kind (its form, in French or English): a procedure "
+                "is answered with the steps of the best-matching section in order, a list with its items; other "
+                f"questions with at most {params.get('chat', {}).get('answer_sentences')} sentences of the "
                 f"retrieved passages: those closest to the question ({embedder} embeddings), each with the sentence "
                 "after it in its passage, in reading order, each followed by its passage number; no word is written "
                 "that is not in a document" if metrics["answer_mode"] == "quote" else
                 f"generate: {metrics['model']} writes the answer from the passages through llama.cpp")
     worst = [a for a in answers if (a["declined"] != a["out_of_scope"]) or not (a["correct"] or a["out_of_scope"])]
+    notebook = metrics.get("notebook", [])
+    kinds = metrics.get("per_kind", {})
     doc.add(
         Heading("Chatbot answers"),
+        *([Table(["question", "answer (verbatim)", "correct"],
+                 [[n["question"], n["answer"], "yes" if n["correct"] else "no"] for n in notebook],
+                 caption="The original notebook's three questions and the chatbot's answers, word for word")]
+          if notebook else []),
+        *([Table(["kind", "answerable", "correct", "wrongly declined", "out of scope", "declined"],
+                 [[kind, row["answerable"], row["correct"], row["wrongly_declined"], row["out_of_scope"],
+                   row["declined"]] for kind, row in kinds.items()],
+                 caption="Correct per kind of question (the question set's `kind`): procedures and lists are "
+                         "what a recipe book is asked first")] if kinds else []),
         Paragraph(f"Every question of data/eval/questions.yaml ({metrics['answerable']} answerable, "
                   f"{metrics['out_of_scope']} out of scope) is asked through the same ChatService as the web "
                   f"server. Strategy: {strategy}. A question is declined with the fixed « not in the documents » "

@@ -8,7 +8,7 @@ import pytest
 from dllab.chat.answer import Answerer, choose_quotes, not_found, without_citations
 from dllab.chat.evaluate import is_supported
 from dllab.chat.service import ChatService
-from dllab.rag.sentences import Quote, rank_quotes
+from dllab.rag.sentences import Quote, quotable, rank_quotes
 from tests.chat import helpers
 
 QUOTE = {"answer_mode": "quote", "answer_sentences": 3, "answer_chars": 700, "decline_below": 0.84}
@@ -26,9 +26,9 @@ def test_an_answer_quotes_the_passages_and_cites_them(quoting):
     answer = result["answer"]
     hits = quoting.retriever.search(question, k=helpers.TEST_CHAT["top_k"])
     best = rank_quotes(quoting.retriever, question, hits)[0]
-    assert "six pommes" in best.text  # the recipe's sentence: its ingredients, then how to bake them
+    follower = [text for text, _ in quotable(hits[best.passage - 1].text)][best.position + 1]
     # the best sentence, cited with its passage, then the sentence after it in that passage
-    assert f"{best.text} [{best.passage}] Étalez la pâte dans un moule" in answer
+    assert f"{best.text} [{best.passage}] {follower} [{best.passage}]" in answer
     cited = {int(n) for n in re.findall(r"\[(\d)\]", answer)}
     assert cited and cited <= {s["number"] for s in result["sources"]}
     passages = [hit.text for hit in quoting.retriever.search("Combien de temps faut-il cuire la tarte aux pommes ?",
@@ -93,3 +93,51 @@ def test_each_best_sentence_brings_the_sentence_after_it_in_its_passage():
 def test_citations_are_removed_for_speech():
     assert without_citations("Préchauffez le four. [2] Cuire 40 minutes. [1, 3]") == "Préchauffez le four. Cuire 40 minutes."
     assert not_found("What is the capital of Australia?") == "The documents do not contain this information."
+
+
+def test_an_answer_never_starts_with_a_pronoun_pointing_to_nothing():
+    from dllab.chat.answer import starts_dangling, with_context
+
+    assert starts_dangling("On peut les faire sauter à la poêle.") and starts_dangling("Elle a été trop travaillée.")
+    assert not starts_dangling("On sert la tarte tiède.") and not starts_dangling("La pâte est dure.")
+    ranked = [quote("On peut les faire sauter à la poêle.", 1, 3, 0.9), quote("Autre phrase sans rapport ici.", 2, 0, 0.8),
+              quote("Certaines variétés sont très juteuses.", 1, 2, 0.5)]
+    chosen = choose_quotes(with_context(ranked), {"answer_sentences": 3, "answer_chars": 700})
+    assert [q.text for q in chosen][:2] == ["Certaines variétés sont très juteuses.", "On peut les faire sauter à la poêle."]
+    alone = with_context([quote("Elle a été trop travaillée.", 1, 0, 0.9), quote("La pâte repose une heure.", 1, 4, 0.7)])
+    assert [q.text for q in alone] == ["La pâte repose une heure."]  # nothing before it to point to: left out
+
+
+def test_steps_are_quoted_in_order_condensed_when_long_and_one_step_when_named():
+    from dllab.chat.answer import one_step, steps_of
+    from dllab.rag.sentences import Unit
+
+    found = [(0, Unit(f"Étape {n} : titre {n}.", False, "step", n)) for n in (1, 2, 3)]
+    found = [x for n, first in enumerate(found, 1)
+             for x in (first, (0, Unit(f"Détail {'long ' * 20}de la pâte {n}.", False, "step_detail", n)))]
+    assert [u.step for _, u in steps_of(found, 2000)] == [1, 1, 2, 2, 3, 3]  # all fit: each step's first two
+    assert [u.text for _, u in steps_of(found, 200)] == ["Étape 1 : titre 1.", "Étape 2 : titre 2.", "Étape 3 : titre 3."]
+    named = one_step(found + [(0, Unit("Étape 4 : la compote.", False, "step", 4))], ["compote"], {})
+    assert [u.text for _, u in named] == ["Étape 4 : la compote."]
+    assert one_step(found, ["pate"], {}) is None  # every step names it: the whole procedure
+
+
+class Close:
+    """A stand-in retriever: every sentence is close to every question."""
+
+    texts: list = []
+
+    def sentence_cosines(self, question, texts):
+        import numpy as np
+
+        return np.full(len(texts), 0.95)
+
+
+def test_a_number_asked_for_and_not_in_the_chosen_sentences_is_declined():
+    hits = [SimpleNamespace(text="La tarte se sert tiède, avec de la crème fraîche épaisse.", chunk_id="a")]
+    answerer = Answerer(Close(), None, {**QUOTE, "answer_mode": "quote"})
+    plan = answerer.plan("Combien de temps faut-il cuire la tarte ?", hits, [])
+    assert plan.declined and plan.why == "no_number" and plan.kind == "quantity"
+    numbered = [SimpleNamespace(text="La tarte cuit 40 minutes au four bien chaud.", chunk_id="b")]
+    assert not answerer.plan("Combien de temps faut-il cuire la tarte ?", numbered, []).declined
+    assert not answerer.plan("Comment sert-on la tarte ?", hits, []).declined  # no number asked for

@@ -33,7 +33,7 @@ def test_repro_serve_downloads_indexes_serves_and_stops(tmp_path, tmp_path_facto
         assert "[1]" in turn["answer"] or "[2]" in turn["answer"] or turn["answer"].startswith("Les documents")
 
     answers = json.loads((repo / "reports/chat/metrics.json").read_text())
-    assert answers["questions"] == 52 and answers["answer_mode"] == "quote" and answers["faithful"] == 1.0
+    assert answers["questions"] == 66 and answers["answer_mode"] == "quote" and answers["faithful"] == 1.0
     for key in ("correct", "french_ok", "declined", "wrongly_declined", "first_word_s_p50"):
         assert 0 <= answers[key] <= 1 or key == "first_word_s_p50"
     assert (repo / "reports/chat/answers.md").read_text().startswith("# Answers (quote mode")

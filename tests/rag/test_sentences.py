@@ -44,15 +44,16 @@ class Cosines:
 
 
 def test_ranking_is_by_cosine_and_questions_are_never_quoted():
-    hits = [SimpleNamespace(text="Peut-on congeler la tarte ?\nOui, trois mois au congélateur.\nAutre chose."),
-            SimpleNamespace(text="La tarte se congèle bien. Autre chose.")]
+    hits = [SimpleNamespace(text="Peut-on congeler la tarte ?\nOui, trois mois au congélateur.\nUne autre phrase sans rapport."),
+            SimpleNamespace(text="La tarte se congèle bien. Une autre phrase sans rapport.")]
     retriever = Cosines({"Peut-on congeler la tarte ?": 0.9, "Oui, trois mois au congélateur.": 0.3,
                          "La tarte se congèle bien.": 0.7})
     ranked = rank_quotes(retriever, "On peut congeler ?", hits)
+    # the FAQ question lends its score to the first sentence of its answer
     assert [(q.text, q.passage, q.score) for q in ranked[:2]] == [
-        ("La tarte se congèle bien.", 2, 0.7), ("Oui, trois mois au congélateur.", 1, 0.3)]
+        ("Oui, trois mois au congélateur.", 1, 0.9), ("La tarte se congèle bien.", 2, 0.7)]
     assert all(not q.text.endswith("?") for q in ranked)
-    assert [q.text for q in ranked].count("Autre chose.") == 1  # a repeated sentence is quoted once
+    assert [q.text for q in ranked].count("Une autre phrase sans rapport.") == 1  # a repeated sentence is quoted once
 
 
 def test_sentence_vectors_are_stored_and_only_new_units_embedded(tmp_path):
@@ -66,11 +67,11 @@ def test_sentence_vectors_are_stored_and_only_new_units_embedded(tmp_path):
             embedded.extend(texts)
             return np.array([[len(t), 1.0, 0.0] for t in texts], dtype=np.float32)
 
-    first = update_vectors(tmp_path, ["Une phrase. Deux phrases ici."], Model, 8)
-    assert first == {"sentences": 2, "sentences_added": 2} and embedded == ["Une phrase.", "Deux phrases ici."]
-    second = update_vectors(tmp_path, ["Une phrase. Une nouvelle phrase."], Model, 8)
-    assert second == {"sentences": 2, "sentences_added": 1} and embedded[-1] == "Une nouvelle phrase."
+    first = update_vectors(tmp_path, ["Une phrase assez longue. Deux phrases ici, pas une."], Model, 8)
+    assert first == {"sentences": 2, "sentences_added": 2} and embedded == ["Une phrase assez longue.", "Deux phrases ici, pas une."]
+    second = update_vectors(tmp_path, ["Une phrase assez longue. Une nouvelle phrase, la deuxième."], Model, 8)
+    assert second == {"sentences": 2, "sentences_added": 1} and embedded[-1] == "Une nouvelle phrase, la deuxième."
     stored = load_vectors(tmp_path)
-    assert set(stored) == {"Une phrase.", "Une nouvelle phrase."}  # the removed unit is gone
-    assert stored["Une phrase."].tolist() == [11.0, 1.0, 0.0]  # kept from the first run, not embedded again
+    assert set(stored) == {"Une phrase assez longue.", "Une nouvelle phrase, la deuxième."}  # the removed unit is gone
+    assert stored["Une phrase assez longue."].tolist() == [24.0, 1.0, 0.0]  # kept from the first run, not embedded again
     assert not list(tmp_path.glob("*.tmp"))

@@ -80,7 +80,10 @@ def make_reports(root: Path) -> Path:
         "questions": 3, "answerable": 2, "out_of_scope": 1, "correct": 0.5, "faithful": 1.0, "french_ok": 0.99,
         "declined": 1.0, "wrongly_declined": 0.0, "first_word_s_p50": 0.2, "first_word_s_p95": 0.4,
         "latency_s_p50": 0.3, "latency_s_p95": 0.5, "unknown_words": ["Cury"], "answer_mode": "quote",
-        "decline_below": 0.84, "decline_below_suggested": 0.85, "model": "model.gguf"})
+        "decline_below": 0.84, "decline_below_suggested": 0.85, "model": "model.gguf",
+        "per_kind": {"procedure": {"answerable": 1, "correct": 0.0, "wrongly_declined": 0.0, "out_of_scope": 1,
+                                   "declined": 1.0}},
+        "notebook": [{"question": "Comment faire ?", "answer": "Étalez la <b>pâte</b>. [1]", "correct": False}]})
     write(reports / "chat/answers.json", [
         {"question": "Comment faire ?", "out_of_scope": False, "answer": "Étalez la <b>pâte</b>. [1]",
          "expect": ["pâte brisée"], "need": 1, "correct": False, "declined": False, "evidence": 0.86, "sources": []},

@@ -175,4 +175,7 @@ def test_health_page_and_static_files(client):
     script = client.get("/static/app.js").get_data(as_text=True)
     assert "innerHTML" not in script and "textContent" in script
     assert "Modèle ${health.model.name}" in script  # the page names the model as /health does
+    # it says how the answer is made (the mode /health gives) and what the score beside each source means
+    assert health["answer"]["mode"] in ("quote", "generate") and "Je cherche dans les documents…" in script
+    assert "Réponse citée mot pour mot des documents" in script and "Le score de chaque passage" in html
     assert client.get("/static/app.css").status_code == 200

@@ -4,7 +4,8 @@
 // coming from the server or the user is put in the page with textContent, never parsed as HTML.
 "use strict";
 
-const state = { history: [], turns: [], maxHistory: 20, maxChars: 1000, maxSeconds: 30, busy: false, stream: null };
+const state = { history: [], turns: [], maxHistory: 20, maxChars: 1000, maxSeconds: 30, busy: false, stream: null,
+  answerMode: "quote" };
 const COUNT_FROM = 0.8;  // the character counter shows from this share of the limit
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -36,6 +37,7 @@ async function loadHealth() {
     }
     const index = health.index.chunks !== undefined ? `${health.index.chunks} passages indexés` : "index chargé";
     $("server-info").textContent = `Modèle ${health.model.name} · ${index} · voix ${health.tts.engine}`;
+    if (health.answer) state.answerMode = health.answer.mode;
     if (health.limits) {
       state.maxHistory = health.limits.max_history_messages;
       state.maxChars = health.limits.max_question_chars;
@@ -74,7 +76,7 @@ async function ask() {
   if (!question) { showError("Écrivez une question d'abord."); return; }
   player.stop();  // a new question silences what is still being said
   showError("");
-  setBusy(true, "Recherche dans les documents…");
+  setBusy(true, "Je cherche dans les documents…");
   const turn = addTurn(question);
   const history = state.history.slice(-state.maxHistory);
   state.stream = new AbortController();
@@ -122,7 +124,7 @@ function handleEvent(event, turn) {
       if (event.data.role === "question") {
         noteHowMuchIsRead(turn, event.data.chars);
         player.say(turn, turn.questionAudio, event.data.url, "question");
-        setBusy(true, "Je cherche la réponse dans les documents…");
+        setBusy(true, "Je cherche dans les documents…");
       } else if (event.data.role === "answer_sentence") {
         turn.node.dataset.sentences = event.data.index + 1;
         player.say(turn, turn.answerAudio, event.data.url, String(event.data.index));
@@ -132,11 +134,16 @@ function handleEvent(event, turn) {
       }
       return undefined;
     case "token":
+      if (!turn.answerText.textContent) {
+        // quote mode: the answer is the documents' own sentences; generate mode: the model writes it
+        setBusy(true, state.answerMode === "quote" ? "Je cite les documents…" : "Le modèle rédige la réponse…");
+      }
       turn.answerText.textContent += event.data.text;
       keepInView(turn.answerText);
       return undefined;
     case "sources":
       showSources(turn, event.data.sources, event.data.cited || []);
+      showAnswerNote(turn, event.data);
       setBusy(true, "Lecture de la réponse…");
       return undefined;
     case "done":
@@ -160,6 +167,7 @@ function addTurn(question) {
     question,
     answer: node.querySelector(".answer"),
     answerText: node.querySelector(".answer .text"),
+    answerNote: node.querySelector(".answer-note"),
     questionAudio: node.querySelector(".question-audio"),
     answerAudio: node.querySelector(".answer-audio"),
     readNote: node.querySelector(".read-note"),
@@ -351,6 +359,17 @@ function setMic(recording) {
   mic.classList.toggle("recording", recording);
 }
 
+// Say how the answer was made: quoted word for word, declined, or written by the model.
+function showAnswerNote(turn, how) {
+  let note = "";
+  if (how.invited) note = "";
+  else if (how.declined) note = "Aucun passage des documents ne répond assez précisément : les plus proches sont listés.";
+  else if (how.mode === "quote") note = "Réponse citée mot pour mot des documents ; [n] renvoie à la source n.";
+  else note = "Réponse rédigée par le modèle à partir des sources ci-dessous.";
+  turn.answerNote.textContent = note;
+  turn.answerNote.hidden = !note;
+}
+
 // The list is numbered like the answer's citations: « … 190 °C. [2] » quotes source 2.
 function showSources(turn, sources, cited) {
   turn.sourceList.replaceChildren();
@@ -362,7 +381,9 @@ function showSources(turn, sources, cited) {
     where.textContent = source.page === null ? source.file : `${source.file}, page ${source.page}`;
     const score = document.createElement("span");
     score.className = "source-score";
-    score.textContent = `score ${source.score.toFixed(3)}`;
+    // the relevance of the passage to the question (see .sources-help); null: added to complete its section
+    score.textContent = source.score === null ? "même section" : `score ${source.score.toFixed(3)}`;
+    score.title = "Pertinence pour la question, de 0 à 1 (sens E5 et mots communs BM25)";
     const excerpt = document.createElement("p");
     excerpt.className = "source-excerpt";
     excerpt.textContent = source.excerpt;
