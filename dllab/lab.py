@@ -22,13 +22,16 @@ class LabFiles:
     tokenizer: Path
     report: Path
     index: Path = Path("models/chromadb")  # searched only when the chat service (and its index) is not there
+    # The evaluate stages' test metrics, shown beside each model (None or a missing file: not evaluated yet).
+    mnist_metrics: Path | None = None
+    lm_metrics: Path | None = None
 
     @classmethod
     def under(cls, root: Path) -> "LabFiles":
         """The pipeline's outputs in a repository ``root`` (the paths in dvc.yaml)."""
         return cls(root / "models/mnist/model.pt", root / "models/lstm/model.pt",
                    root / "models/transformer/model.pt", root / "models/tokenizer", root / "reports/index.html",
-                   root / "models/chromadb")
+                   root / "models/chromadb", root / "reports/mnist/metrics.json", root / "reports/lm/metrics.json")
 
 
 class Lab:
@@ -65,6 +68,17 @@ class Lab:
         from dllab.rag.search import Retriever
 
         return Retriever.open(index_dir)
+
+    def test_metrics(self, section: str) -> dict | None:
+        """``section`` ("mnist" or "lm")'s metrics.json as its evaluate stage wrote it, read at each call (the
+        pipeline may write it while the server runs); None when it is not there or not readable."""
+        import json
+
+        path = {"mnist": self.files.mnist_metrics, "lm": self.files.lm_metrics}[section]
+        try:
+            return json.loads(path.read_text(encoding="utf-8")) if path is not None else None
+        except (OSError, ValueError):
+            return None
 
     def close(self) -> None:
         if self._owns_index and self.search.loaded is not None:
