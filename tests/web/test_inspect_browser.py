@@ -90,7 +90,10 @@ def test_attention_and_next_piece_bars_live_in_the_page(browser, inspect_server,
     browser.find_element(By.CSS_SELECTOR, '.next-piece[data-model="lstm"]').click()
     wait(browser).until(lambda d: len(explored.find_elements(By.CSS_SELECTOR, ".piece")) == 1)
     assert inspect_requests(browser) == asked + 1
+    browser.execute_script("document.getElementById('lm-inspect').scrollIntoView()")
     browser.save_screenshot(str(screenshots / "inside-language-models.png"))
+    browser.execute_script("document.querySelector('.attention').scrollIntoView()")
+    browser.save_screenshot(str(screenshots / "inside-attention.png"))
     assert_no_console_errors(browser)
 
 
@@ -131,6 +134,7 @@ def test_the_digit_tab_shows_saliency_units_entropy_and_accuracy(browser, inspec
     entropy = browser.find_element(By.ID, "digit-entropy")
     assert entropy.is_displayed() and "bits" in entropy.text and "choisit toujours" in entropy.text
     assert "98,95 %" in browser.find_element(By.ID, "digit-accuracy").text
+    browser.execute_script("document.getElementById('digit-prediction').scrollIntoView()")
     browser.save_screenshot(str(screenshots / "inside-digits.png"))
     browser.find_element(By.ID, "digit-clear").click()
     assert not browser.find_element(By.ID, "digit-inside").is_displayed()

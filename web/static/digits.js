@@ -102,6 +102,7 @@ function clearDrawing() {
     item.classList.remove("best");
   }
   $("digit-inside").hidden = true;
+  $("digit-saliency-figure").hidden = true;
   $("digit-entropy").hidden = true;
   delete $("digit-saliency").dataset.drawn;
   const prediction = $("digit-prediction");
@@ -184,6 +185,7 @@ function showInside(result) {
   });
   $("digit-units").replaceChildren(...units);
   $("digit-inside").hidden = false;
+  $("digit-saliency-figure").hidden = false;
   const entropy = $("digit-entropy");
   const bits = result.entropy_bits.toFixed(2).replace(".", ",");
   const most = result.max_bits.toFixed(2).replace(".", ",");
