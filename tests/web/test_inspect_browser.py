@@ -39,7 +39,8 @@ def heatmap(browser) -> str:
 
 def bars(browser, model) -> list[float]:
     return browser.execute_script(
-        f"return [...document.querySelectorAll('[data-inspect=\"{model}\"] .candidates li')].map(li => Number(li.dataset.p))")
+        f"return [...document.querySelectorAll('[data-inspect=\"{model}\"] .candidates li')]"
+        ".map(li => Number(li.dataset.p))")
 
 
 def inspect_requests(browser) -> int:
@@ -60,7 +61,8 @@ def test_attention_and_next_piece_bars_live_in_the_page(browser, inspect_server,
     # Something is drawn: the first row's only cell (the first piece looks at itself, weight 1) is dark.
     assert browser.execute_script(
         "const c = document.getElementById('lm-attention'); const d = c.getContext('2d').getImageData(0, 0, c.width,"
-        " c.height).data; let dark = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 2] < 100) dark++; return dark") > 0
+        " c.height).data; let dark = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 2] < 100) dark++;"
+        " return dark") > 0
     Select(browser.find_element(By.ID, "lm-layer")).select_by_index(1)
     wait(browser).until(lambda d: canvas.get_attribute("data-layer") == "1")
     second = heatmap(browser)
