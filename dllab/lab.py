@@ -35,17 +35,20 @@ class LabFiles:
 
 
 class Lab:
-    def __init__(self, files: LabFiles, retriever=None):
-        """``retriever``: the chat service's, shared by the search; without it the search opens ``files.index``."""
+    def __init__(self, files: LabFiles, retriever=None, experiments=None, build: str | None = None):
+        """``retriever``: the chat service's, shared by the search; without it the search opens ``files.index``.
+        ``experiments``: a ``dllab.experiments.Experiments`` whose models ``at(rev)`` serves (None: none).
+        ``build``: the command that makes missing models when it is not their stage's `dvc repro` (an
+        experiment's `dvc exp run`)."""
         from dllab.text.tokenizer import MODEL_FILE
 
-        self.files = files
-        self.digits = Lazy("the digit reader", [files.mnist_model], "mnist_train", self._load_digits)
+        self.files, self.experiments = files, experiments
+        self.digits = Lazy("the digit reader", [files.mnist_model], "mnist_train", self._load_digits, build)
         self.models = {
             "lstm": Lazy("the LSTM", [files.lstm, files.tokenizer / MODEL_FILE], "lstm_train",
-                         lambda: self._load_lm(files.lstm)),
+                         lambda: self._load_lm(files.lstm), build),
             "transformer": Lazy("the Transformer", [files.transformer, files.tokenizer / MODEL_FILE],
-                                "transformer_train", lambda: self._load_lm(files.transformer)),
+                                "transformer_train", lambda: self._load_lm(files.transformer), build),
         }
         self._owns_index = retriever is None  # a Retriever opened here is closed here (its private copy)
         index_files = [] if retriever is not None else [files.index / "chroma.sqlite3"]
@@ -68,6 +71,17 @@ class Lab:
         from dllab.rag.search import Retriever
 
         return Retriever.open(index_dir)
+
+    def at(self, experiment: str | None) -> "Lab":
+        """This lab (``experiment`` None or empty) or the one over that experiment's models (UserError when it is
+        not one of the repository's experiments)."""
+        if not experiment:
+            return self
+        if self.experiments is None:
+            from dllab.errors import UserError
+
+            raise UserError("this server lists no experiments (it was not started in a DVC repository)")
+        return self.experiments.lab(experiment)
 
     def test_metrics(self, section: str) -> dict | None:
         """``section`` ("mnist" or "lm")'s metrics.json as its evaluate stage wrote it, read at each call (the

@@ -1,6 +1,7 @@
 """Looking inside the lab's models: ``POST /lm/inspect`` (each model's next-piece candidates with their logits,
 the Transformer's attention ``[layer][head][query][key]``) and ``POST /mnist/inspect`` (the prediction with
-its saliency, most active first-layer units and entropy). Missing models answer 503 naming the stage."""
+its saliency, most active first-layer units and entropy). Missing models answer 503 naming the stage (or the
+`dvc exp run`); ``?experiment=<rev>`` inspects that experiment's models (``GET /experiments``)."""
 from __future__ import annotations
 
 import threading
@@ -28,15 +29,16 @@ def blueprint(lab: Lab) -> Blueprint:
     def lm_inspect():
         request.max_content_length = LM_BODY_BYTES
         asked = parse_inspect_request(json_body())
+        chosen = lab.at(request.args.get("experiment"))
         loaded, missing = {}, []
         for name in asked.models:
             try:
-                loaded[name] = lab.models[name].get()
+                loaded[name] = chosen.models[name].get()
             except Unavailable as exc:
                 missing.append(exc)
         if missing:  # the page shows both columns side by side: say what builds the missing ones
             raise Unavailable(" | ".join(map(str, missing)), " && ".join(exc.build for exc in missing))
-        metrics = lab.test_metrics("lm")
+        metrics = chosen.test_metrics("lm")
         with one_at_a_time:
             answer = inspect(loaded, asked, metrics)
         answer["evaluated"] = metrics is not None
@@ -46,7 +48,8 @@ def blueprint(lab: Lab) -> Blueprint:
     @routes.post("/mnist/inspect")
     def mnist_inspect():
         request.max_content_length = MAX_BODY_BYTES
-        reader = lab.digits.get()  # Unavailable -> 503 naming `dvc repro mnist_train`
+        chosen = lab.at(request.args.get("experiment"))
+        reader = chosen.digits.get()  # Unavailable -> 503 naming `dvc repro mnist_train` (or the `dvc exp run`)
         if request.mimetype == "image/png":
             ink = pixels_from_png(request.get_data(cache=False))
         elif request.is_json:
@@ -54,7 +57,7 @@ def blueprint(lab: Lab) -> Blueprint:
         else:
             raise BadRequest('send {"pixels": [784 numbers]} as application/json, or a PNG as image/png')
         field = to_mnist(ink)  # (28, 28), as /mnist/predict reads it
-        metrics = lab.test_metrics("mnist")
+        metrics = chosen.test_metrics("mnist")
         with one_at_a_time:
             answer = explain(reader.model, field, metrics)
         answer["evaluate"] = "dvc repro mnist_evaluate"

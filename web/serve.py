@@ -91,7 +91,11 @@ def main() -> None:
                      args.lm_metrics.resolve())
     service, chat_down = start_chat(model, index, audio, kokoro, llm, chat, tts)
     transcriber = start_transcriber(whisper, stt)
-    lab = Lab(files, retriever=service.retriever if service else None)
+    from dllab.experiments import Experiments
+
+    # `dvc exp run` experiments of this repository whose models are in its DVC cache (GET /experiments)
+    experiments = Experiments(REPO) if (REPO / ".dvc").is_dir() else None
+    lab = Lab(files, retriever=service.retriever if service else None, experiments=experiments)
     if service:
         warn_if_the_llm_server_is_down(service)
     warming = None
