@@ -32,9 +32,10 @@ def integrated_gradients(model, inputs, baseline, target: int, steps: int = IG_S
     import torch
 
     alphas = (torch.arange(steps, dtype=torch.float32) + 0.5) / steps  # midpoints of the path's segments
-    path = (baseline + alphas[:, None] * (inputs - baseline)).requires_grad_(True)  # (steps, 784)
-    logits = model(path)[:, target]  # (steps,)
-    (gradients,) = torch.autograd.grad(logits.sum(), path)  # (steps, 784)
+    with torch.enable_grad():  # whatever mode the calling thread was left in
+        path = (baseline + alphas[:, None] * (inputs - baseline)).requires_grad_(True)  # (steps, 784)
+        logits = model(path)[:, target]  # (steps,)
+        (gradients,) = torch.autograd.grad(logits.sum(), path)  # (steps, 784)
     return (inputs - baseline) * gradients.mean(0)  # (784,)
 
 

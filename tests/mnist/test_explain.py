@@ -68,3 +68,8 @@ def test_probabilities_and_entropy(model, drawing):
 def test_entropy_goes_from_zero_when_sure_to_log2_10_when_lost():
     assert entropy_bits(np.eye(10)[3]) == 0
     assert math.isclose(entropy_bits(np.full(10, 0.1)), MAX_BITS)
+
+
+def test_saliency_works_in_a_thread_left_without_autograd(model, drawing):
+    with torch.no_grad():
+        assert np.abs(explain(model, drawing)["saliency"]).max() == 1
