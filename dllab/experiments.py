@@ -81,8 +81,11 @@ class Experiments:
 
     def refs(self) -> list[tuple[str, str, str]]:
         """``(name, rev, baseline rev prefix)`` of each experiment, newest first."""
-        listed = _git(self.root, "for-each-ref", "--sort=-committerdate", "--format=%(refname) %(objectname)",
-                      EXPERIMENT_REFS)
+        try:
+            listed = _git(self.root, "for-each-ref", "--sort=-committerdate", "--format=%(refname) %(objectname)",
+                          EXPERIMENT_REFS)
+        except (OSError, subprocess.CalledProcessError):  # no Git, or not a Git repository (an unpacked archive)
+            return []
         found = []
         for line in listed.splitlines():
             ref, rev = line.split()

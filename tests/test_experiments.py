@@ -14,6 +14,10 @@ TINY = {"hidden": [32], "epochs": 1, "train_limit": 2000, "val_size": 400, "batc
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory, mnist_raw):
+    return make_repo(tmp_path_factory, mnist_raw)
+
+
+def make_repo(tmp_path_factory, mnist_raw):
     repo = copy_repo(tmp_path_factory.mktemp("exp-repo"))
     set_params(repo, "mnist", sources=[f"dir:{mnist_raw}", "pypi"], **TINY)
     run_in(repo, "dvc", "repro", "mnist_evaluate")

@@ -15,6 +15,14 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
+def experiment_repo(tmp_path_factory, mnist_raw):
+    """A copy of the repository with tiny MNIST params, `dvc repro`, and one `dvc exp run` (mnist.hidden=[48])."""
+    from tests.test_experiments import make_repo
+
+    return make_repo(tmp_path_factory, mnist_raw)
+
+
+@pytest.fixture(scope="module")
 def inspect_server(tmp_path_factory, lab_files):
     from dllab.chat.client import running_server
     from tests.chat import helpers
@@ -154,3 +162,37 @@ def test_inside_the_models_fits_a_phone(browser, inspect_server, screenshots):
     browser.execute_script("document.getElementById('lm-inspect').scrollIntoView()")
     browser.save_screenshot(str(screenshots / "phone-inside-language-models.png"))
     assert_no_console_errors(browser)
+
+
+def test_an_experiments_network_can_be_chosen_and_reads_the_same_drawing(browser, experiment_repo, mnist_raw,
+                                                                        screenshots):
+    import os
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from dllab.chat.client import running_server
+    from tests.conftest import BIN
+
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(experiment_repo)}
+    with running_server("--model", str(experiment_repo / "none.gguf"), "--index", str(experiment_repo / "no-index"),
+                        cwd=experiment_repo, env=env, script="web/serve.py") as (url, _):
+        open_tab(browser, url, "digits")
+        choice = browser.find_element(By.ID, "digit-experiment")
+        wait(browser).until(lambda d: choice.is_displayed())
+        _, image = mnist_test_digits(mnist_raw)[2]
+        draw(browser, browser.find_element(By.ID, "digit-canvas"), strokes(image))
+        prediction = browser.find_element(By.ID, "digit-prediction")
+        read = lambda: browser.execute_script(  # noqa: E731
+            "return [...document.querySelectorAll('#digit-bars progress')].map(p => p.value)")
+        wait(browser).until(lambda d: prediction.get_attribute("data-state") == "idle"
+                            and prediction.get_attribute("data-digit") is not None)
+        workspace = read()
+        options = Select(choice).options
+        assert len(options) == 2 and "mnist.hidden=[48]" in options[1].text and "%" in options[1].text
+        Select(choice).select_by_index(1)
+        wait(browser).until(lambda d: prediction.get_attribute("data-state") == "idle" and read() != workspace)
+        # Another network's reading (both are tiny here: one epoch on 2,000 digits, so no right answer is assumed).
+        assert abs(sum(read()) - 1) < 0.01 and prediction.get_attribute("data-digit") is not None
+        browser.save_screenshot(str(screenshots / "inside-experiment.png"))
+        assert_no_console_errors(browser)

@@ -31,6 +31,8 @@ document.addEventListener("DOMContentLoaded", () => {
   canvas.addEventListener("pointercancel", end);
   canvas.addEventListener("keydown", keyDraw);
   $("digit-clear").addEventListener("click", () => { clearDrawing(); canvas.focus(); });
+  // Another experiment's network: read the same drawing again.
+  document.addEventListener("experiment-chosen", (event) => { if (event.detail === "digit" && digits.hasInk) requestPrediction(); });
 });
 
 function buildBars() {
@@ -125,7 +127,7 @@ async function predict() {
   digits.inFlight = true;
   try {
     const png = await new Promise((resolve) => $("digit-canvas").toBlob(resolve, "image/png"));
-    const response = await fetch("/mnist/inspect", { method: "POST", headers: { "Content-Type": "image/png" }, body: png });
+    const response = await fetch("/mnist/inspect" + experimentQuery("digit"), { method: "POST", headers: { "Content-Type": "image/png" }, body: png });
     if (!response.ok) throw new Error(await errorMessage(response));
     if (digits.hasInk) showPrediction(await response.json());
     showMessage($("digit-error"), "");

@@ -49,7 +49,7 @@ async function generateRace() {
   }
   document.dispatchEvent(new CustomEvent("lm-race", { detail: request.prompt }));
   try {
-    const response = await fetch("/lm/generate", {
+    const response = await fetch("/lm/generate" + experimentQuery("lm"), {
       method: "POST",
       headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
       body: JSON.stringify(request),

@@ -29,6 +29,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.addEventListener("tab-shown", (event) => { if (event.detail === "lm") first(); });
   if (location.hash === "#lm") first();
   document.addEventListener("lm-race", () => { if (inspector.shownOnce) inspectFresh(readyModelsFromPage()); });
+  document.addEventListener("experiment-chosen", (event) => { if (event.detail === "lm") inspectFresh(readyModelsFromPage()); });
 });
 
 // The models whose files are there (GET /health), so that a missing one is said once, by the section's notice.
@@ -43,6 +44,8 @@ async function readyModels() {
 }
 
 function readyModelsFromPage() {
+  const chosen = experimentModels("lm");  // an experiment's models in the cache
+  if (chosen) return chosen;
   return inspector.ready && inspector.ready.length ? inspector.ready : ["lstm", "transformer"];
 }
 
@@ -141,7 +144,7 @@ function showScore(name, answer, evaluated, evaluate) {
 }
 
 async function requestInspection(body) {
-  const response = await fetch("/lm/inspect", {
+  const response = await fetch("/lm/inspect" + experimentQuery("lm"), {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   });
   if (!response.ok) throw new Error(await errorMessage(response));
