@@ -80,13 +80,18 @@ def captured_attention(model) -> Iterator[list]:
     (B, heads, T, T) to the yielded list, in block order.
 
     The blocks compute attention with ``scaled_dot_product_attention``, which does not return its weights;
-    a hook reads each attention's input and recomputes softmax(q·kᵀ/√d) with the same causal mask.
+    a hook reads each attention's input and recomputes softmax(q·kᵀ/√d) with the same causal mask. Only this
+    thread's passes are recorded: a server generates with the same model in other threads meanwhile.
     """
+    import threading
+
     import torch
 
-    maps, handles = [], []
+    maps, handles, mine = [], [], threading.get_ident()
 
     def hook(attention, inputs, output):
+        if threading.get_ident() != mine:
+            return
         x = inputs[0]  # (B, T, D): the block's normalised input
         b, t, d = x.shape
         heads = attention.heads

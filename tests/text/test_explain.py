@@ -101,3 +101,17 @@ def test_a_good_request_keeps_what_was_sent():
     asked = parse_inspect_request({"prompt": "ROMEO:", "continuation": [3, 4], "models": ["transformer"]})
     assert asked == InspectRequest("ROMEO:", [3, 4], ["transformer"])
     assert parse_inspect_request({"prompt": ""}).models == ["lstm", "transformer"]
+
+
+def test_another_threads_forward_pass_is_not_recorded(tiny_transformer, tokenizer):
+    # The server generates with the same model in other threads while one request captures its attention.
+    import threading
+
+    ids = torch.tensor([tokenizer.encode("Speak, speak.")])
+    with torch.no_grad(), captured_attention(tiny_transformer) as maps:
+        other = threading.Thread(target=lambda: tiny_transformer(torch.tensor([tokenizer.encode("All:")])))
+        other.start()
+        other.join()
+        assert maps == []
+        tiny_transformer(ids)
+    assert len(maps) == len(tiny_transformer.blocks)

@@ -132,12 +132,12 @@ function drawExplored(name) {
   col.text.replaceChildren(prompt, ...pieces);
 }
 
-function showScore(name, answer, evaluated, evaluate) {
+function showScore(name, answer, evaluate) {
   const parameters = Number(answer.parameters).toLocaleString("fr-FR");
   const score = answer.test_bpc !== null && answer.test_bpc !== undefined
     ? `test : ${String(answer.test_bpc).replace(".", ",")} bits par caractère (moins, c'est mieux)`
     : `score de test inconnu : lancez « ${evaluate} »`;
-  const text = `${parameters} paramètres · ${score}` + (evaluated ? "" : "");
+  const text = `${parameters} paramètres · ${score}`;
   for (const node of document.querySelectorAll(`[data-score="${name}"]`)) node.textContent = text;
   const cropped = answer.cropped ? ` (il ne lit que ses ${answer.tokens.length} derniers morceaux : ${answer.cropped} oubliés)` : "";
   inspectColumn(name).node.querySelector("h4").textContent = `${name === "lstm" ? "LSTM" : "Transformer"} · ${parameters} paramètres${cropped}`;
@@ -154,7 +154,7 @@ async function requestInspection(body) {
 function accept(answer) {
   for (const [name, model] of Object.entries(answer.models)) {
     inspector.models[name] = model;
-    showScore(name, model, answer.evaluated, answer.evaluate);
+    showScore(name, model, answer.evaluate);
     drawCandidates(name);
     drawExplored(name);
     inspectColumn(name).next.disabled = false;
