@@ -31,7 +31,7 @@ bench: setup
 
 # The page's sections in headless Chromium, on the pipeline's models: reports/web/*.png (shown in the README).
 screenshots: setup
-	DLLAB_SCREENSHOTS=reports/web python -m pytest -q tests/web/test_browser.py tests/web/test_lab_browser.py
+	DLLAB_SCREENSHOTS=reports/web python -m pytest -q tests/web/test_browser.py tests/web/test_lab_browser.py tests/web/test_inspect_browser.py
 
 clean:
 	rm -rf data/mnist data/corpus models reports .pytest_cache

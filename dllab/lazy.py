@@ -27,15 +27,17 @@ class Unavailable(Exception):
 
 
 class Lazy(Generic[T]):
-    def __init__(self, name: str, paths: list[Path], stage: str, load: Callable[[], T]):
+    def __init__(self, name: str, paths: list[Path], stage: str, load: Callable[[], T], build: str | None = None):
+        """``build``: the command that makes the files when it is not ``dvc repro <stage>`` (an experiment's)."""
         self.name, self.paths, self.stage, self._load = name, [Path(p) for p in paths], stage, load
+        self._build = build
         self._value: T | None = None
         self._failure: str | None = None
         self._lock = threading.Lock()
 
     @property
     def build(self) -> str:
-        return f"dvc repro {self.stage}"
+        return self._build or f"dvc repro {self.stage}"
 
     def missing(self) -> list[Path]:
         return [path for path in self.paths if not path.exists()]

@@ -2,6 +2,8 @@
 
 - chat (``web/chat_routes.py``): ``POST /chat``, ``POST /chat/stream``, ``GET /audio/<id>``;
 - digits (``web/mnist_routes.py``): ``POST /mnist/predict``;
+- inside the models (``web/inspect_routes.py``): ``POST /lm/inspect``, ``POST /mnist/inspect``;
+- experiments (``web/experiment_routes.py``): ``GET /experiments`` (the others take ``?experiment=<rev>``);
 - language models (``web/lm_routes.py``): ``POST /lm/generate`` (Server-Sent Events);
 - retrieval (``web/search_routes.py``): ``GET /search?q=…&k=…``;
 - report (``web/report_routes.py``): ``GET /report``;
@@ -28,7 +30,8 @@ from dllab.chat.service import CHAT_BUILD, Busy, ChatService, Departed
 from dllab.errors import UserError
 from dllab.lab import Lab, LabFiles
 from dllab.lazy import Unavailable
-from web import chat_routes, lm_routes, mnist_routes, report_routes, search_routes, transcribe_routes
+from web import (chat_routes, experiment_routes, inspect_routes, lm_routes, mnist_routes, report_routes, search_routes,
+                 transcribe_routes)
 from web.responses import SECURITY_HEADERS, json_error
 
 log = logging.getLogger("web")
@@ -88,7 +91,7 @@ def create_app(service: ChatService | None, loopback_only: bool = True, lab: Lab
                         "sections": {"chat": chat, **lab.status()}})
 
     app.register_blueprint(chat_routes.blueprint(service) if service else chat_routes.unavailable_blueprint(chat_down))
-    for section in (mnist_routes, lm_routes, search_routes, report_routes):
+    for section in (mnist_routes, lm_routes, inspect_routes, experiment_routes, search_routes, report_routes):
         app.register_blueprint(section.blueprint(lab))
     app.register_blueprint(transcribe_routes.blueprint(transcriber))
 

@@ -1,11 +1,12 @@
 """``POST /lm/generate``: both language models continue one prompt, streamed side by side (Server-Sent
 Events: ``piece`` {model, text, p, tokens}, ``done`` {model, pieces, seconds}, ``unavailable`` {model, error,
-build} for a model whose files are missing, then ``end``)."""
+build} for a model whose files are missing, then ``end``). ``?experiment=<rev>``: that `dvc exp run`
+experiment's models (``GET /experiments``)."""
 from __future__ import annotations
 
 import threading
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from dllab.chat.service import Busy
 from dllab.lab import Lab
@@ -24,10 +25,11 @@ def blueprint(lab: Lab) -> Blueprint:
     @routes.post("/lm/generate")
     def generate():
         asked = parse_race_request(json_body())
+        chosen = lab.at(request.args.get("experiment"))
         loaded, missing = {}, []
         for name in asked.models:
             try:
-                loaded[name] = lab.models[name].get()
+                loaded[name] = chosen.models[name].get()
             except Unavailable as exc:
                 missing.append(("unavailable", {"model": name, "error": str(exc), "build": exc.build}))
         if not loaded:  # nothing to stream: one JSON 503 naming what builds them

@@ -1,4 +1,5 @@
-"""``POST /mnist/predict``: a drawn digit (784 pixels as JSON, or a PNG) → the MLP's ten probabilities."""
+"""``POST /mnist/predict``: a drawn digit (784 pixels as JSON, or a PNG) → the MLP's ten probabilities
+(``?experiment=<rev>``: that `dvc exp run` experiment's MLP, see ``GET /experiments``)."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
@@ -17,7 +18,7 @@ def blueprint(lab: Lab) -> Blueprint:
     @routes.post("/mnist/predict")
     def predict():
         request.max_content_length = MAX_BODY_BYTES
-        reader = lab.digits.get()  # Unavailable -> 503 naming `dvc repro mnist_train`
+        reader = lab.at(request.args.get("experiment")).digits.get()  # Unavailable -> 503 naming the stage
         if request.mimetype == "image/png":
             ink = pixels_from_png(request.get_data(cache=False))
         elif request.is_json:

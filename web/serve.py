@@ -49,6 +49,10 @@ def main() -> None:
     parser.add_argument("--transformer", type=Path, default=REPO / "models/transformer/model.pt")
     parser.add_argument("--tokenizer", type=Path, default=REPO / "models/tokenizer")
     parser.add_argument("--report", type=Path, default=REPO / "reports/index.html")
+    parser.add_argument("--mnist-metrics", type=Path, default=REPO / "reports/mnist/metrics.json",
+                        help="the digit model's test metrics (mnist_evaluate), shown on its tab")
+    parser.add_argument("--lm-metrics", type=Path, default=REPO / "reports/lm/metrics.json",
+                        help="the language models' test metrics (lm_evaluate), shown on their tab")
     parser.add_argument("--load-on-first-use", action="store_true",
                         help="load torch, the digit and language models and Whisper on their first request instead of "
                              "just after start-up (the server then holds ~475 MB less until someone uses them)")
@@ -83,10 +87,15 @@ def main() -> None:
     from web.connections import create_server
 
     files = LabFiles(*(p.resolve() for p in (args.mnist_model, args.lstm, args.transformer, args.tokenizer,
-                                             args.report)), index)
+                                             args.report)), index, args.mnist_metrics.resolve(),
+                     args.lm_metrics.resolve())
     service, chat_down = start_chat(model, index, audio, kokoro, llm, chat, tts)
     transcriber = start_transcriber(whisper, stt)
-    lab = Lab(files, retriever=service.retriever if service else None)
+    from dllab.experiments import Experiments
+
+    # `dvc exp run` experiments of this repository whose models are in its DVC cache (GET /experiments)
+    experiments = Experiments(REPO) if (REPO / ".dvc").is_dir() else None
+    lab = Lab(files, retriever=service.retriever if service else None, experiments=experiments)
     if service:
         warn_if_the_llm_server_is_down(service)
     warming = None

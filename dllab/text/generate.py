@@ -47,8 +47,11 @@ def sample(model, tokenizer, prompt: str, max_new_tokens: int = 100, temperature
         tokens = tokens[-model.context:]
     unread, state = list(tokens), None
     model.eval()
-    with torch.no_grad():
-        for _ in range(max_new_tokens):
+    for _ in range(max_new_tokens):
+        # no_grad around each step, not around the yield: a context left open across a yield changes the
+        # caller's thread, and two interleaved generators (the race) restore each other's mode, leaving
+        # autograd off in a server thread for good (integrated gradients then failed there).
+        with torch.no_grad():
             if model.recurrent:  # the LSTM's state holds everything read so far: feed only what is new
                 logits, state = model(torch.tensor([unread], device=device), state)
             else:  # the Transformer rereads its last `context` tokens
@@ -58,9 +61,9 @@ def sample(model, tokenizer, prompt: str, max_new_tokens: int = 100, temperature
             probabilities = torch.softmax(top.values, 0)  # (top_k,)
             drawn = torch.multinomial(probabilities, 1, generator=generator).item()
             choice = top.indices[drawn].item()
-            tokens.append(choice)
-            unread = [choice]
-            yield choice, probabilities[drawn].item()
+        tokens.append(choice)
+        unread = [choice]
+        yield choice, probabilities[drawn].item()
 
 
 def generate(model, tokenizer, prompt: str, max_new_tokens: int = 100, temperature: float = 0.8,

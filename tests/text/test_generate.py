@@ -74,3 +74,17 @@ def test_cli_prints_the_prompt_and_its_continuation(tmp_path, tiny_transformer, 
     first, second = cli(*args), cli(*args)
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("First Citizen:") and first.stdout == second.stdout
+
+
+def test_interleaved_generators_leave_autograd_as_they_found_it(tiny_lstm, tiny_transformer, tokenizer):
+    # The race takes one step of each in turn; a no_grad held across the yields used to leave it off.
+    import torch
+
+    from dllab.text.generate import sample
+
+    first, second = sample(tiny_lstm, tokenizer, "ROMEO:", 3), sample(tiny_transformer, tokenizer, "ROMEO:", 3)
+    for _ in range(3):
+        next(first), next(second)
+        assert torch.is_grad_enabled()
+    list(first), list(second)
+    assert torch.is_grad_enabled()

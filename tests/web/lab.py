@@ -60,8 +60,11 @@ def _language_models(pipeline: LabFiles, made: Path) -> tuple[Path, Path, Path]:
         torch.manual_seed(0)
         save_checkpoint(LSTMLM(tokenizer.vocab_size, context=16, embed=24, hidden=32, layers=2), "lstm",
                         folder / "lstm.pt", extra={"summary": {}})
-        save_checkpoint(TransformerLM(tokenizer.vocab_size, context=16, dim=32, layers=2, heads=4), "transformer",
-                        folder / "transformer.pt", extra={"summary": {}})
+        transformer = TransformerLM(tokenizer.vocab_size, context=16, dim=32, layers=2, heads=4)
+        with torch.no_grad():  # untrained attention is uniform everywhere: larger q, k tell layers and heads apart
+            for block in transformer.blocks:
+                block.attention.qkv.weight.normal_(std=0.5)
+        save_checkpoint(transformer, "transformer", folder / "transformer.pt", extra={"summary": {}})
     return folder / "lstm.pt", folder / "transformer.pt", folder / "tokenizer"
 
 

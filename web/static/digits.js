@@ -1,6 +1,7 @@
 // The digits section: draw on a canvas (pointer events: mouse, touch and pen; arrows on the keyboard),
-// send the drawing as a PNG to POST /mnist/predict while drawing, show the ten probabilities as bars
-// and the 28×28 image the network was given.
+// send the drawing as a PNG to POST /mnist/inspect while drawing, show the ten probabilities as bars,
+// the 28×28 image the network was given, what drove the decision (saliency, the most active first-layer
+// units) and how unsure it is (entropy: the network always picks a digit, even for a dot).
 "use strict";
 
 const PEN = 18;           // stroke width on the 280×280 canvas, about an MNIST stroke after scaling
@@ -30,6 +31,8 @@ document.addEventListener("DOMContentLoaded", () => {
   canvas.addEventListener("pointercancel", end);
   canvas.addEventListener("keydown", keyDraw);
   $("digit-clear").addEventListener("click", () => { clearDrawing(); canvas.focus(); });
+  // Another experiment's network: read the same drawing again.
+  document.addEventListener("experiment-chosen", (event) => { if (event.detail === "digit" && digits.hasInk) requestPrediction(); });
 });
 
 function buildBars() {
@@ -100,6 +103,10 @@ function clearDrawing() {
     item.querySelector(".bar-value").textContent = "";
     item.classList.remove("best");
   }
+  $("digit-inside").hidden = true;
+  $("digit-saliency-figure").hidden = true;
+  $("digit-entropy").hidden = true;
+  delete $("digit-saliency").dataset.drawn;
   const prediction = $("digit-prediction");
   prediction.textContent = "Dessinez un chiffre de 0 à 9.";
   delete prediction.dataset.digit;
@@ -120,7 +127,7 @@ async function predict() {
   digits.inFlight = true;
   try {
     const png = await new Promise((resolve) => $("digit-canvas").toBlob(resolve, "image/png"));
-    const response = await fetch("/mnist/predict", { method: "POST", headers: { "Content-Type": "image/png" }, body: png });
+    const response = await fetch("/mnist/inspect" + experimentQuery("digit"), { method: "POST", headers: { "Content-Type": "image/png" }, body: png });
     if (!response.ok) throw new Error(await errorMessage(response));
     if (digits.hasInk) showPrediction(await response.json());
     showMessage($("digit-error"), "");
@@ -144,6 +151,56 @@ function showPrediction(result) {
   prediction.textContent = `C'est un ${best} (${(100 * result.probabilities[best]).toFixed(0)} %)`;
   prediction.dataset.digit = String(best);
   showInput(result.input);
+  showInside(result);
+}
+
+// Saliency over the network's input: the input in grey, orange where ink pushed towards the chosen digit,
+// blue where it pushed away (integrated gradients, scaled so that the strongest pixel is fully coloured).
+function showInside(result) {
+  const context = $("digit-saliency").getContext("2d");
+  const image = context.createImageData(28, 28);
+  result.saliency.forEach((s, i) => {
+    const grey = 90 * result.input[i];
+    const a = Math.min(1, Math.abs(s));
+    const colour = s >= 0 ? [234, 88, 12] : [37, 99, 235];
+    image.data.set([...colour.map((c) => Math.round(grey * (1 - a) + c * a)), 255], 4 * i);
+  });
+  context.putImageData(image, 0, 0);
+  $("digit-saliency").dataset.drawn = "true";
+  const units = result.units.map((unit) => {
+    const item = document.createElement("li");
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = 28;
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", `poids de l'unité ${unit.unit}`);
+    const weights = canvas.getContext("2d").createImageData(28, 28);
+    unit.weights.forEach((w, i) => {  // positive weights orange, negative blue, zero white
+      const a = Math.abs(w);
+      const colour = w >= 0 ? [234, 88, 12] : [37, 99, 235];
+      weights.data.set([...colour.map((c) => Math.round(255 * (1 - a) + c * a)), 255], 4 * i);
+    });
+    canvas.getContext("2d").putImageData(weights, 0, 0);
+    const label = document.createElement("span");
+    label.textContent = `n° ${unit.unit} · ${unit.activation.toFixed(1)}`;
+    item.append(canvas, label);
+    return item;
+  });
+  $("digit-units").replaceChildren(...units);
+  $("digit-inside").hidden = false;
+  $("digit-saliency-figure").hidden = false;
+  const entropy = $("digit-entropy");
+  const bits = result.entropy_bits.toFixed(2).replace(".", ",");
+  const most = result.max_bits.toFixed(2).replace(".", ",");
+  entropy.textContent = (result.unsure
+    ? `⚠ Ce n'est peut-être pas un chiffre : le réseau hésite (incertitude ${bits} bits sur ${most} au plus). `
+    : `Incertitude : ${bits} bits sur ${most} au plus. `)
+    + "Le réseau choisit toujours l'un des dix chiffres, même pour un point ou une lettre : une faible incertitude ne prouve pas que c'est un chiffre.";
+  entropy.classList.toggle("unsure", result.unsure);
+  entropy.dataset.unsure = String(result.unsure);
+  entropy.hidden = false;
+  $("digit-accuracy").textContent = result.test_accuracy === null || result.test_accuracy === undefined
+    ? `Exactitude sur les chiffres de test inconnue : lancez « ${result.evaluate} ».`
+    : `Ce réseau lit correctement ${(100 * result.test_accuracy).toFixed(2).replace(".", ",")} % des 10 000 chiffres de test de MNIST (jamais vus à l'entraînement).`;
 }
 
 // The network's input, ink white on black as in MNIST, one canvas pixel per input pixel (CSS enlarges it).

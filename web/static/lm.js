@@ -1,5 +1,6 @@
 // The language-model section: POST /lm/generate streams both models' BPE pieces (Server-Sent Events);
-// each piece is its own span, shaded alternately, its probability in its title (shown on hover).
+// each piece is its own span, shaded alternately, its probability in its title (shown on hover), after the
+// prompt (in bold). lm_inspect.js shows what the models weigh before each piece.
 "use strict";
 
 const race = { busy: false };
@@ -33,25 +34,32 @@ async function generateRace() {
   $("lm-generate").disabled = true;
   showMessage($("lm-error"), "");
   const started = performance.now();
-  for (const node of document.querySelectorAll(".lm-column")) {
+  const request = raceRequest();
+  for (const node of document.querySelectorAll(".lm-column[data-model]")) {
     const col = column(node.dataset.model);
-    col.text.replaceChildren();
+    // The prompt stays before each continuation ("To be" + "asting," would otherwise read as one word).
+    const prompt = document.createElement("span");
+    prompt.className = "prompt-echo";
+    prompt.textContent = request.prompt;
+    prompt.title = "le début du texte";
+    col.text.replaceChildren(prompt);
     col.meta.textContent = "";
     col.text.dataset.pieces = "0";
     node.setAttribute("aria-busy", "true");
   }
+  document.dispatchEvent(new CustomEvent("lm-race", { detail: request.prompt }));
   try {
-    const response = await fetch("/lm/generate", {
+    const response = await fetch("/lm/generate" + experimentQuery("lm"), {
       method: "POST",
       headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
-      body: JSON.stringify(raceRequest()),
+      body: JSON.stringify(request),
     });
     if (!response.ok) throw new Error(await errorMessage(response));
     await readServerEvents(response, (event) => onRaceEvent(event, started));
   } catch (err) {
     showMessage($("lm-error"), failureMessage(err, "La génération a échoué."));
   } finally {
-    for (const node of document.querySelectorAll(".lm-column")) node.setAttribute("aria-busy", "false");
+    for (const node of document.querySelectorAll(".lm-column[data-model]")) node.setAttribute("aria-busy", "false");
     race.busy = false;
     $("lm-generate").disabled = false;
   }
