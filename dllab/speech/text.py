@@ -85,19 +85,11 @@ _STREAM_SENTENCE_END = re.compile(r"[.!?…]+[\"'»)\]]*\s+|\n+")
 
 
 # Where the first piece of an answer may end early: a clause end after at least FIRST_CLAUSE_MIN_CHARS,
-# else, past FIRST_PIECE_MAX_CHARS, a word boundary before it: preferably before a word that opens a phrase
-# (« la tarte aux pommes | se cuit »), so the cut falls where a reader could breathe (a clip's making time grows
-# with its length, and the first clip is the one a listener waits for).
+# else, past FIRST_PIECE_MAX_CHARS, the last word boundary before it (a clip's making time grows with its
+# length, and the first clip is the one a listener waits for).
 _CLAUSE_BREAK = re.compile(r"[,;:]\s+")
 FIRST_CLAUSE_MIN_CHARS = 20
-FIRST_PIECE_MAX_CHARS = 48
-# Words that open a phrase: before a strong one (a conjunction, a relative, a verb) a cut sounds like a breath;
-# before a weak one (a preposition) it is still better than inside a noun phrase.
-_STRONG_START = re.compile(r"\s(?=(?:et|mais|car|donc|puis|ou|où|qui|que|qu['’]|pour|avec|dans|sans|sur|sous|afin|"
-                           r"jusqu['’]|est|sont|se|s['’]|and|but|or|which|that|with|for|is|are|then)(?![\w-]))",
-                           re.IGNORECASE)
-_LONGEST_OPENER = 8  # a streamed piece is cut once the word after the window is whole, as in the full text
-_WEAK_START = re.compile(r"\s(?=(?:à|au|aux|de|des|du|d['’]|en|par|of|to|in)(?![\w-]))", re.IGNORECASE)
+FIRST_PIECE_MAX_CHARS = 60
 
 
 class SentenceCutter:
@@ -136,10 +128,8 @@ class SentenceCutter:
             clause = _CLAUSE_BREAK.search(self._pending, FIRST_CLAUSE_MIN_CHARS, FIRST_PIECE_MAX_CHARS)
             if clause is not None and (end is None or clause.start() < end.start()):
                 return clause.end()
-            if (end is None or end.start() >= FIRST_PIECE_MAX_CHARS) and len(self._pending) > FIRST_PIECE_MAX_CHARS + _LONGEST_OPENER:
-                strong, weak = ([m.start() for m in pattern.finditer(self._pending, FIRST_CLAUSE_MIN_CHARS)
-                                 if m.start() < FIRST_PIECE_MAX_CHARS] for pattern in (_STRONG_START, _WEAK_START))
-                space = (strong or weak or [self._pending.rfind(" ", FIRST_CLAUSE_MIN_CHARS, FIRST_PIECE_MAX_CHARS)])[-1]
+            if (end is None or end.start() >= FIRST_PIECE_MAX_CHARS) and len(self._pending) > FIRST_PIECE_MAX_CHARS:
+                space = self._pending.rfind(" ", FIRST_CLAUSE_MIN_CHARS, FIRST_PIECE_MAX_CHARS)
                 if space > 0:
                     return space + 1
         return end.end() if end is not None else None
