@@ -84,12 +84,9 @@ def _cut(sentence: str, max_chars: int) -> list[str]:
 _STREAM_SENTENCE_END = re.compile(r"[.!?…]+[\"'»)\]]*\s+|\n+")
 
 
-# Where the first piece of an answer may end early: a clause end after at least FIRST_CLAUSE_MIN_CHARS,
-# else, past FIRST_PIECE_MAX_CHARS, the last word boundary before it (a clip's making time grows with its
-# length, and the first clip is the one a listener waits for).
+# Where the first piece of an answer may end early: a clause end after at least FIRST_CLAUSE_MIN_CHARS.
 _CLAUSE_BREAK = re.compile(r"[,;:]\s+")
 FIRST_CLAUSE_MIN_CHARS = 20
-FIRST_PIECE_MAX_CHARS = 60
 
 
 class SentenceCutter:
@@ -98,9 +95,8 @@ class SentenceCutter:
     ``feed`` returns the sentences finished by a piece, ``rest`` what is left once the stream ends. A
     sentence longer than ``max_chars`` is cut at clause ends or between words (see ``chunks``), so the
     first words are spoken without waiting for a sentence that never ends. With ``first_clause`` the very
-    first piece ends at the first clause end (a comma, a colon...) after ``FIRST_CLAUSE_MIN_CHARS``, and
-    at a word boundary when no clause or sentence ends within ``FIRST_PIECE_MAX_CHARS``: a neural voice
-    takes a time proportional to a clip's length to make it, so a short first clip is heard sooner.
+    first piece ends at the first clause end (a comma, a colon...) after ``FIRST_CLAUSE_MIN_CHARS``: a neural
+    voice takes about a third of a clip's length to make it, so a short first clip is heard sooner.
     """
 
     def __init__(self, max_chars: int, first_clause: bool = False):
@@ -125,13 +121,9 @@ class SentenceCutter:
         """Where the next finished piece ends in what is pending, if it ends there."""
         end = _STREAM_SENTENCE_END.search(self._pending)
         if self._first:
-            clause = _CLAUSE_BREAK.search(self._pending, FIRST_CLAUSE_MIN_CHARS, FIRST_PIECE_MAX_CHARS)
+            clause = _CLAUSE_BREAK.search(self._pending, FIRST_CLAUSE_MIN_CHARS)
             if clause is not None and (end is None or clause.start() < end.start()):
                 return clause.end()
-            if (end is None or end.start() >= FIRST_PIECE_MAX_CHARS) and len(self._pending) > FIRST_PIECE_MAX_CHARS:
-                space = self._pending.rfind(" ", FIRST_CLAUSE_MIN_CHARS, FIRST_PIECE_MAX_CHARS)
-                if space > 0:
-                    return space + 1
         return end.end() if end is not None else None
 
     def rest(self) -> list[str]:

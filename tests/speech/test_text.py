@@ -1,7 +1,7 @@
 import pytest
 
 from dllab.errors import UserError
-from dllab.speech.text import FIRST_CLAUSE_MIN_CHARS, FIRST_PIECE_MAX_CHARS, SentenceCutter, chunks, clean, speakable
+from dllab.speech.text import SentenceCutter, chunks, clean, speakable
 
 LONG = ("Première phrase courte. Une deuxième phrase, un peu plus longue, avec des virgules, des incises "
         "et encore des mots pour dépasser la limite ! Troisième ? Quatrième: fin.\nNouveau paragraphe "
@@ -78,16 +78,3 @@ def test_the_first_piece_of_an_answer_may_end_at_its_first_clause_so_its_clip_co
     short = SentenceCutter(300, first_clause=True)
     assert short.feed("Oui, la tarte se garde. ") == ["Oui, la tarte se garde."]  # "Oui," is too short a clip
     assert SentenceCutter(300).feed(text) == ["Préparez la pâte brisée avec 250 g de farine, puis laissez-la reposer."]
-
-
-def test_a_long_first_sentence_without_an_early_clause_end_is_cut_between_words_streamed_or_whole():
-    text = ("Pour 4 personnes, la tarte aux pommes se cuit environ quarante minutes à cent quatre-vingts degrés, "
-            "jusqu'à ce que la pâte soit dorée. Servez tiède.")
-    streamed = SentenceCutter(300, first_clause=True)
-    pieces = [p for ch in text for p in streamed.feed(ch)] + streamed.rest()
-    whole = SentenceCutter(300, first_clause=True)
-    assert whole.feed(text) + whole.rest() == pieces
-    first = pieces[0]
-    assert FIRST_CLAUSE_MIN_CHARS <= len(first) <= FIRST_PIECE_MAX_CHARS and text.startswith(first + " ")
-    assert " ".join(pieces) == text  # nothing lost, no word split
-    assert pieces[-1] == "Servez tiède." and len(pieces[1]) > FIRST_PIECE_MAX_CHARS  # only the first is shortened
