@@ -1,6 +1,7 @@
 """The Flask API over the real chat service: answers, streaming, every bad input, security headers."""
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -168,8 +169,11 @@ def test_health_page_and_static_files(client):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and '<script src="/static/app.js" defer></script>' in html
     scripts = re.findall(r"<script[^>]*>", html)
-    assert len(scripts) == html.count("<script") == 5 and all(re.fullmatch(r'<script src="/static/\w+\.js" defer>', tag)
-                                                                for tag in scripts)
+    # Every script is one of web/static's files, each loaded once, nothing inline.
+    assert len(scripts) == html.count("<script") and all(re.fullmatch(r'<script src="/static/\w+\.js" defer>', tag)
+                                                         for tag in scripts)
+    loaded = sorted(re.search(r"/static/(\w+\.js)", tag).group(1) for tag in scripts)
+    assert loaded == sorted(p.name for p in (Path(__file__).resolve().parents[2] / "web/static").glob("*.js"))
     assert "onclick" not in html and "http" not in html  # no inline code, no CDN
     assert_security_headers(page)
     script = client.get("/static/app.js").get_data(as_text=True)
