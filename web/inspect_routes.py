@@ -8,13 +8,13 @@ import threading
 
 from flask import Blueprint, jsonify, request
 
-from dllab.chat.requests import BadRequest
 from dllab.lab import Lab
 from dllab.lazy import Unavailable
 from dllab.mnist.explain import explain
-from dllab.mnist.predict import pixels_from_json, pixels_from_png, to_mnist
+from dllab.mnist.predict import to_mnist
 from dllab.text.explain import inspect, parse_inspect_request
-from web.mnist_routes import MAX_BODY_BYTES
+from web.lm_routes import load_models
+from web.mnist_routes import MAX_BODY_BYTES, drawing
 from web.responses import json_body
 
 LM_BODY_BYTES = 64 * 1024  # a 1000-character prompt and 400 ids, JSON-escaped, with room to spare
@@ -30,12 +30,8 @@ def blueprint(lab: Lab) -> Blueprint:
         request.max_content_length = LM_BODY_BYTES
         asked = parse_inspect_request(json_body())
         chosen = lab.at(request.args.get("experiment"))
-        loaded, missing = {}, []
-        for name in asked.models:
-            try:
-                loaded[name] = chosen.models[name].get()
-            except Unavailable as exc:
-                missing.append(exc)
+        loaded, unavailable = load_models(chosen, asked.models)
+        missing = list(unavailable.values())
         if missing:  # the page shows both columns side by side: say what builds the missing ones
             raise Unavailable(" | ".join(map(str, missing)), " && ".join(exc.build for exc in missing))
         metrics = chosen.test_metrics("lm")
@@ -50,13 +46,7 @@ def blueprint(lab: Lab) -> Blueprint:
         request.max_content_length = MAX_BODY_BYTES
         chosen = lab.at(request.args.get("experiment"))
         reader = chosen.digits.get()  # Unavailable -> 503 naming `dvc repro mnist_train` (or the `dvc exp run`)
-        if request.mimetype == "image/png":
-            ink = pixels_from_png(request.get_data(cache=False))
-        elif request.is_json:
-            ink = pixels_from_json(json_body())
-        else:
-            raise BadRequest('send {"pixels": [784 numbers]} as application/json, or a PNG as image/png')
-        field = to_mnist(ink)  # (28, 28), as /mnist/predict reads it
+        field = to_mnist(drawing())  # (28, 28), as /mnist/predict reads it
         metrics = chosen.test_metrics("mnist")
         with one_at_a_time:
             answer = explain(reader.model, field, metrics)

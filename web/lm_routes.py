@@ -25,13 +25,9 @@ def blueprint(lab: Lab) -> Blueprint:
     @routes.post("/lm/generate")
     def generate():
         asked = parse_race_request(json_body())
-        chosen = lab.at(request.args.get("experiment"))
-        loaded, missing = {}, []
-        for name in asked.models:
-            try:
-                loaded[name] = chosen.models[name].get()
-            except Unavailable as exc:
-                missing.append(("unavailable", {"model": name, "error": str(exc), "build": exc.build}))
+        loaded, unavailable = load_models(lab.at(request.args.get("experiment")), asked.models)
+        missing = [("unavailable", {"model": name, "error": str(exc), "build": exc.build})
+                   for name, exc in unavailable.items()]
         if not loaded:  # nothing to stream: one JSON 503 naming what builds them
             raise Unavailable(" | ".join(event[1]["error"] for event in missing),
                               " && ".join(event[1]["build"] for event in missing))
@@ -54,3 +50,14 @@ def blueprint(lab: Lab) -> Blueprint:
         return event_stream(events(), on_close=release)
 
     return routes
+
+
+def load_models(chosen: Lab, names) -> tuple[dict, dict[str, Unavailable]]:
+    """The asked language models of ``chosen`` that are here, and why each of the others is not."""
+    loaded, unavailable = {}, {}
+    for name in names:
+        try:
+            loaded[name] = chosen.models[name].get()
+        except Unavailable as exc:
+            unavailable[name] = exc
+    return loaded, unavailable

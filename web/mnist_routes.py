@@ -19,12 +19,15 @@ def blueprint(lab: Lab) -> Blueprint:
     def predict():
         request.max_content_length = MAX_BODY_BYTES
         reader = lab.at(request.args.get("experiment")).digits.get()  # Unavailable -> 503 naming the stage
-        if request.mimetype == "image/png":
-            ink = pixels_from_png(request.get_data(cache=False))
-        elif request.is_json:
-            ink = pixels_from_json(json_body())
-        else:
-            raise BadRequest('send {"pixels": [784 numbers]} as application/json, or a PNG as image/png')
-        return jsonify(reader.read(ink))
+        return jsonify(reader.read(drawing()))
 
     return routes
+
+
+def drawing():
+    """The drawn digit of this request's body: 784 pixels as JSON, or a PNG (BadRequest for anything else)."""
+    if request.mimetype == "image/png":
+        return pixels_from_png(request.get_data(cache=False))
+    if request.is_json:
+        return pixels_from_json(json_body())
+    raise BadRequest('send {"pixels": [784 numbers]} as application/json, or a PNG as image/png')
