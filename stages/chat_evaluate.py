@@ -4,7 +4,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from dllab.chat.config import CHAT_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS
+from dllab.chat.config import CHAT_SPEC, JUDGE_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS
 from dllab.cli import run
 from dllab.params import load_section
 from dllab.speech.config import SPEC as TTS_SPEC, VOICE_KEYS
@@ -15,20 +15,22 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--model", default="models/llm/model.gguf")
     parser.add_argument("--index", default="models/chromadb")
+    parser.add_argument("--judge", default="models/judge/model.gguf", help="the yes/no judge (chat.judge_above)")
     parser.add_argument("--questions", default="data/eval/questions.yaml")
     parser.add_argument("--out", default="reports/chat", help="folder for metrics.json, answers.md, answers.json, "
                                                               "calibration.json and calibration.png")
     args = parser.parse_args()
     llm = load_section(args.params, "llm", LLM_SPEC, only=MODEL_KEYS)
     chat = load_section(args.params, "chat", CHAT_SPEC, only=SERVE_KEYS)
+    judge = load_section(args.params, "judge", JUDGE_SPEC, only=["threads"])
     # The answers are measured as text and said with espeak-ng, the cheapest engine: speech_evaluate measures
     # the voices, and Kokoro would add minutes here.
     tts = {**load_section(args.params, "tts", TTS_SPEC, only=VOICE_KEYS["espeak"]), "engine": "espeak"}
 
     from tqdm import tqdm
 
-    from dllab.chat.evaluate import (answers_markdown, ask_all, calibration, calibration_figure, metrics,
-                                     per_question, suggested_threshold)
+    from dllab.chat.evaluate import (answers_markdown, ask_all, calibration, calibration_figure,
+                                     judge_calibration, metrics, per_question, suggested_threshold)
     from dllab.chat.download import is_remote
     from dllab.chat.service import ChatService
     from dllab.files import write_json, write_text
@@ -36,13 +38,17 @@ def main() -> None:
 
     questions = load_questions(args.questions)
     with tempfile.TemporaryDirectory(prefix="chat-evaluate-audio-") as audio:  # spoken, not kept
-        service = ChatService.start(args.model, args.index, audio, llm, chat, tts)
+        service = ChatService.start(args.model, args.index, audio, llm, chat, tts, judge_path=args.judge,
+                                    judge_params=judge)
         with tqdm(total=len(questions), desc="questions", unit="q") as bar:
             results = ask_all(service, questions, progress=lambda _: bar.update())
         service.close()
     curve = calibration(results)
     summary = {**metrics(results), "answer_mode": chat["answer_mode"], "decline_below": chat["decline_below"],
                "decline_below_suggested": suggested_threshold(curve),
+               "judge_above": chat["judge_above"], "judge_below": chat["judge_below"],
+               "judge_below_suggested": suggested_threshold(judge_calibration(results)),
+               "judged": sum(r.judged is not None for r in results),
                "model": llm["source"] if is_remote(llm["source"]) else Path(args.model).name}
     out = Path(args.out)
     write_json(out / "answers.json", per_question(results))
@@ -51,7 +57,8 @@ def main() -> None:
     write_text(out / "answers.md", answers_markdown(per_question(results), summary))
     write_json(out / "metrics.json", summary)
     print(" ".join(f"{key} {summary[key]}" for key in ("correct", "faithful", "french_ok", "declined",
-                                                       "wrongly_declined", "first_word_s_p50")))
+                                                       "wrongly_declined", "first_word_s_p50", "first_word_s_p95",
+                                                       "judged", "judge_below_suggested")))
     for kind, row in summary["per_kind"].items():
         print(f"  {kind}: correct {row['correct']} of {row['answerable']} answerable, "
               f"declined {row['declined']} of {row['out_of_scope']} out of scope")

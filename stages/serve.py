@@ -18,6 +18,7 @@ def main() -> None:
     parser.add_argument("--index", default="models/chromadb")
     parser.add_argument("--kokoro", default="models/kokoro")
     parser.add_argument("--whisper", default="models/whisper")
+    parser.add_argument("--judge", default="models/judge/model.gguf")
     parser.add_argument("--questions", default="data/eval/questions.yaml")
     parser.add_argument("--first", type=int, default=3, help="how many questions of the file to ask")
     parser.add_argument("--out", default="reports/serve/metrics.json")
@@ -38,7 +39,8 @@ def main() -> None:
         started = time.perf_counter()
         # --load-on-first-use: this stage checks the chat; torch and the lab's other models stay unloaded.
         with running_server("--params", args.params, "--model", args.model, "--index", args.index,
-                            "--kokoro", args.kokoro, "--whisper", args.whisper, "--audio-cache", audio,
+                            "--kokoro", args.kokoro, "--whisper", args.whisper, "--judge", args.judge,
+                            "--audio-cache", audio,
                             "--load-on-first-use") as (url, _):
             startup = time.perf_counter() - started
             turns = ask_and_check(url, questions)

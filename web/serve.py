@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `python web/serve.py` from anywhere
 
-from dllab.chat.config import CHAT_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS  # noqa: E402
+from dllab.chat.config import CHAT_SPEC, JUDGE_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS  # noqa: E402
 from dllab.cli import run  # noqa: E402
 from dllab.params import read_yaml, check_section  # noqa: E402
 from dllab.speech.config import KEYS as TTS_KEYS, SPEC as TTS_SPEC, STT_KEYS, STT_SPEC  # noqa: E402
@@ -38,6 +38,8 @@ def main() -> None:
     parser.add_argument("--params", type=Path, default=REPO / "params.yaml")
     parser.add_argument("--model", type=Path, default=REPO / "models/llm/model.gguf")
     parser.add_argument("--index", type=Path, default=REPO / "models/chromadb")
+    parser.add_argument("--judge", type=Path, default=REPO / "models/judge/model.gguf",
+                        help="the yes/no judge of ambiguous evidence (chat.judge_above); without it, not asked")
     parser.add_argument("--audio-cache", type=Path, default=REPO / "models/speech_cache",
                         help="folder of the spoken clips")
     parser.add_argument("--kokoro", type=Path, default=REPO / "models/kokoro",
@@ -60,13 +62,15 @@ def main() -> None:
     # Until the server runs, SIGTERM exits at once, through the same clean-up as an error.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     # Resolved once, here: nothing later reads a path against whatever folder it happens to be in.
-    params_file, model, index, audio, kokoro, whisper = (
-        p.resolve() for p in (args.params, args.model, args.index, args.audio_cache, args.kokoro, args.whisper))
+    params_file, model, index, audio, kokoro, whisper, judge_file = (
+        p.resolve() for p in (args.params, args.model, args.index, args.audio_cache, args.kokoro, args.whisper,
+                              args.judge))
     raw = read_yaml(params_file)
     llm = check_section("llm", raw.get("llm"), LLM_SPEC, only=MODEL_KEYS, source=params_file)
     chat = check_section("chat", raw.get("chat"), CHAT_SPEC, only=SERVE_KEYS, source=params_file)
     tts = check_section("tts", raw.get("tts"), TTS_SPEC, only=TTS_KEYS, source=params_file)
     stt = check_section("stt", raw.get("stt"), STT_SPEC, only=STT_KEYS, source=params_file)
+    judge = check_section("judge", raw.get("judge"), JUDGE_SPEC, source=params_file)
 
     from dllab.chat.service import check_capacity
     from dllab.errors import UserError
@@ -89,7 +93,7 @@ def main() -> None:
     files = LabFiles(*(p.resolve() for p in (args.mnist_model, args.lstm, args.transformer, args.tokenizer,
                                              args.report)), index, args.mnist_metrics.resolve(),
                      args.lm_metrics.resolve())
-    service, chat_down = start_chat(model, index, audio, kokoro, llm, chat, tts)
+    service, chat_down = start_chat(model, index, audio, kokoro, llm, chat, tts, judge_file, judge)
     transcriber = start_transcriber(whisper, stt)
     from dllab.experiments import Experiments
 
@@ -124,16 +128,25 @@ def main() -> None:
     print("stopped", flush=True)
 
 
-def start_chat(model: Path, index: Path, audio: Path, kokoro: Path, llm: dict, chat: dict, tts: dict):
+def start_chat(model: Path, index: Path, audio: Path, kokoro: Path, llm: dict, chat: dict, tts: dict,
+               judge_file: Path, judge: dict):
     """(the chat service, None), or (None, why it is down) when only its model or index is missing: the
-    other sections still work. Any other problem (a bad voice, a corrupt model) stops the server as before."""
+    other sections still work. Any other problem (a bad voice, a corrupt model) stops the server as before.
+    Without the judge's file, the chat runs without a judge (a warning says so)."""
     from dllab.chat.service import CHAT_BUILD, ChatService, missing_chat_files
     from dllab.errors import UserError
     from dllab.lazy import Unavailable
     from dllab.speech.tts import Speaker
 
+    from dllab.chat.judge import MISSING
+
+    if chat["judge_above"] > 0 and not judge_file.is_file():
+        print(f"warning: {judge_file} is missing: ambiguous questions are answered without the yes/no judge; "
+              f"{MISSING}", file=sys.stderr, flush=True)
+    use_judge = judge_file if judge_file.is_file() else None
     try:
-        return ChatService.start(model, index, audio, llm, chat, tts, kokoro_dir=kokoro), None
+        return ChatService.start(model, index, audio, llm, chat, tts, kokoro_dir=kokoro, judge_path=use_judge,
+                                 judge_params=judge), None
     except UserError as exc:
         missing = missing_chat_files(model, index)
         if not missing:

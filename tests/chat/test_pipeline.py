@@ -16,10 +16,11 @@ def test_repro_serve_downloads_indexes_serves_and_stops(tmp_path, tmp_path_facto
     set_params(repo, "llm", source=str(model), max_tokens=8, temperature=0.0)
     set_params(repo, "rag", docs_dir="tests/chat/docs", chunk_size=400, chunk_overlap=50)
     set_params(repo, "chat", top_k=2)
+    set_params(repo, "judge", source=str(model))  # the small model judges too: CI does not fetch the 1.1 GB one
     result = run_in(repo, "dvc", "repro", "serve", "chat_evaluate", timeout=900)
     ran = stages_run(result.stdout)
-    assert sorted(ran) == ["chat_evaluate", "kokoro_download", "llm_download", "rag_index", "serve",
-                           "whisper_download"]
+    assert sorted(ran) == ["chat_evaluate", "judge_download", "kokoro_download", "llm_download", "rag_index",
+                           "serve", "whisper_download"]
     assert "3 questions answered with sources and audio" in result.stdout
 
     metrics = json.loads((repo / "reports/serve/metrics.json").read_text())
@@ -34,6 +35,7 @@ def test_repro_serve_downloads_indexes_serves_and_stops(tmp_path, tmp_path_facto
 
     answers = json.loads((repo / "reports/chat/metrics.json").read_text())
     assert answers["questions"] == 66 and answers["answer_mode"] == "quote" and answers["faithful"] == 1.0
+    assert answers["judged"] > 0  # the judge was asked about the ambiguous ones
     for key in ("correct", "french_ok", "declined", "wrongly_declined", "first_word_s_p50"):
         assert 0 <= answers[key] <= 1 or key == "first_word_s_p50"
     assert (repo / "reports/chat/answers.md").read_text().startswith("# Answers (quote mode")

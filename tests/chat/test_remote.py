@@ -168,16 +168,18 @@ def test_llm_download_writes_a_marker_for_a_remote_source(tmp_path):
 
 
 @pytest.mark.slow
-def test_dvc_repro_serve_and_chat_evaluate_through_the_server(llama, tmp_path):
+def test_dvc_repro_serve_and_chat_evaluate_through_the_server(llama, tmp_path, tmp_path_factory):
     repo = copy_repo(tmp_path / "repo")
+    # the judge reads a GGUF's logits in-process: the chat tests' small one, not the pipeline's 1.1 GB
+    set_params(repo, "judge", source=str(helpers.model_file(tmp_path_factory.getbasetemp())))
     set_params(repo, "llm", source=f"openai:{llama.url}", remote_model="smollm2", n_ctx=N_CTX, max_tokens=8,
                temperature=0.0)
     set_params(repo, "rag", docs_dir="tests/chat/docs", chunk_size=400, chunk_overlap=50)
     set_params(repo, "chat", top_k=2, answer_mode="generate", decline_below=0.0)
     result = run_in(repo, "dvc", "repro", "serve", timeout=900)
     # serve also speaks and listens, so the voice and speech-recognizer downloads run with it
-    assert sorted(stages_run(result.stdout)) == ["kokoro_download", "llm_download", "rag_index", "serve",
-                                                 "whisper_download"]
+    assert sorted(stages_run(result.stdout)) == ["judge_download", "kokoro_download", "llm_download", "rag_index",
+                                                 "serve", "whisper_download"]
     assert "a marker only: the model is served by openai:" in result.stdout
     assert (repo / "models/llm/model.gguf").read_bytes().startswith(REMOTE_MARKER)
     for turn in json.loads((repo / "reports/serve/metrics.json").read_text())["turns"]:
