@@ -184,6 +184,18 @@ def metrics(results: list[Answered]) -> dict:
     }
 
 
+CHECK_KEYS = ("questions", "answerable", "out_of_scope", "correct", "faithful", "french_ok", "declined",
+              "wrongly_declined", "first_word_s_p50", "first_word_s_p95")
+
+
+def check_metrics(results: list[Answered], questions_file: str) -> dict:
+    """The measures of a question set that nothing is calibrated on (an untouched check), for metrics.json's
+    ``check``: the set's path, its headline measures and how many questions the judge read."""
+    full = metrics(results)
+    return {"questions_file": questions_file, **{key: full[key] for key in CHECK_KEYS},
+            "judged": sum(r.judged is not None for r in results), "per_kind": full["per_kind"]}
+
+
 def per_kind(results: list[Answered]) -> dict[str, dict]:
     """For each kind of question in the set (``unlabelled`` when it names none): how many answerable and
     out-of-scope questions, correct, wrongly declined, and declined among the out-of-scope ones."""

@@ -207,8 +207,11 @@ def rag_section(doc: Document, reports: Path, params: dict, machine: dict) -> No
     )
 
 
-ANSWER_TARGETS = {"correct": ">= 0.80", "faithful": ">= 0.95", "french_ok": ">= 0.98", "declined": ">= 0.85",
-                  "wrongly_declined": "<= 0.05", "first_word_s_p50": "<= 1.0 (HTTP, bench/serve.py)"}
+ANSWER_TARGETS = {"correct": ">= 0.90", "faithful": ">= 0.95", "french_ok": ">= 0.98", "declined": ">= 0.85",
+                  "wrongly_declined": "<= 0.05", "first_word_s_p50": "<= 1.0 (HTTP, bench/serve.py)",
+                  "first_word_s_p95": "<= 3.0 (HTTP, bench/serve.py)"}
+# The untouched set's own targets: questions written by others, measured after every choice was made.
+CHECK_TARGETS = {"correct": ">= 0.85", "declined": ">= 0.70", "wrongly_declined": "<= 0.05"}
 
 
 def answers_section(doc: Document, reports: Path, params: dict, machine: dict) -> None:
@@ -236,11 +239,18 @@ def answers_section(doc: Document, reports: Path, params: dict, machine: dict) -
                    row["declined"]] for kind, row in kinds.items()],
                  caption="Correct per kind of question (the question set's `kind`): procedures and lists are "
                          "what a recipe book is asked first")] if kinds else []),
+        *_check_table(metrics),
         Paragraph(f"Every question of data/eval/questions.yaml ({metrics['answerable']} answerable, "
                   f"{metrics['out_of_scope']} out of scope) is asked through the same ChatService as the web "
                   f"server. Strategy: {strategy}. A question is declined with the fixed « not in the documents » "
                   f"sentence when no sentence of its passages reaches a cosine of chat.decline_below = "
-                  f"{metrics['decline_below']} with it. Definitions: correct = the answer states the question's "
+                  f"{metrics['decline_below']} with it, when a number is asked for and the chosen sentences hold "
+                  "none, or when its subject words are absent from the documents; when the evidence stays under "
+                  f"chat.judge_above = {metrics.get('judge_above')}, the yes/no judge (an instruct LLM reading the "
+                  "chosen sentences and the question) is asked whether they answer it, and the question is "
+                  f"declined when its P(oui) is under chat.judge_below = {metrics.get('judge_below')} "
+                  f"({metrics.get('judged', 0)} questions judged here; the highest judge_below declining at most "
+                  f"5 % of answerable ones would be {metrics.get('judge_below_suggested')}). Definitions: correct = the answer states the question's "
                   "expected facts (case, accents, spacing, units and number words normalised); faithful = share "
                   "of answer sentences found verbatim in a retrieved passage, or with at least 80 % of their "
                   "content words there (generated text); french_ok = share of answer words accepted by hunspell's "
@@ -260,6 +270,22 @@ def answers_section(doc: Document, reports: Path, params: dict, machine: dict) -
               caption=f"The answers that miss ({len(worst)}; all answers in reports/chat/answers.md)"),
         Paragraph("Words the French dictionary did not accept: " + (", ".join(metrics["unknown_words"]) or "none")),
     )
+
+
+def _check_table(metrics: dict) -> list:
+    """Calibrated on the pipeline's set, checked on the untouched one: both side by side with their targets."""
+    check = metrics.get("check")
+    if not check:
+        return []
+    keys = ("correct", "declined", "wrongly_declined", "judged")
+    rows = [["data/eval/questions.yaml (calibrated on)", metrics["answerable"], metrics["out_of_scope"],
+             *(metrics.get(key) for key in keys)],
+            [f"{check['questions_file']} (untouched check)", check["answerable"], check["out_of_scope"],
+             *(check.get(key) for key in keys)],
+            ["target on the check", "", "", *(CHECK_TARGETS.get(key, "") for key in keys)]]
+    return [Table(["question set", "answerable", "out of scope", *keys], rows,
+                  caption="The thresholds are chosen on the pipeline's set; the other authors' set, never tuned "
+                          "on, shows whether they hold (its answers: reports/chat/check_answers.md)")]
 
 
 def _verdict(answer: dict) -> str:

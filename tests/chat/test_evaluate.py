@@ -1,7 +1,7 @@
 """The answer metrics' own definitions: a known wrong answer must score as wrong."""
 import pytest
 
-from dllab.chat.evaluate import (Answered, answers_markdown, calibration, is_correct, is_declined, is_supported,
+from dllab.chat.evaluate import (Answered, answers_markdown, calibration, check_metrics, is_correct, is_declined, is_supported,
                                  metrics, normalise, per_question, states, suggested_threshold,
                                  unknown_french_words)
 from dllab.rag.evaluate import Question
@@ -80,3 +80,14 @@ def test_calibration_and_the_suggested_threshold():
     assert at[0.75] == {"threshold": 0.75, "declined": 1.0, "wrongly_declined": round(1 / 3, 4)}
     assert suggested_threshold(rows, most_wrongly_declined=0.0) == 0.0
     assert suggested_threshold(rows, most_wrongly_declined=0.34) == 0.75
+
+
+def test_the_check_sets_measures_name_their_file_and_count_the_judged_questions():
+    results = [answered(FLOUR, "Comptez 250 grammes de farine. [1]"),
+               answered(OVEN, "Les documents ne contiennent pas cette information.", declined=True),
+               answered(PIZZA, "Pizza napolitaine. [1]")]
+    results[1].judged, results[2].judged = 0.05, 0.4  # the judge read two of them
+    check = check_metrics(results, "data/eval/other_authors/set_b.yaml")
+    assert check["questions_file"] == "data/eval/other_authors/set_b.yaml" and check["judged"] == 2
+    assert (check["correct"], check["wrongly_declined"], check["declined"]) == (0.5, 0.5, 0.0)
+    assert "notebook" not in check and "unknown_words" not in check

@@ -36,6 +36,9 @@ def test_repro_serve_downloads_indexes_serves_and_stops(tmp_path, tmp_path_facto
     answers = json.loads((repo / "reports/chat/metrics.json").read_text())
     assert answers["questions"] == 66 and answers["answer_mode"] == "quote" and answers["faithful"] == 1.0
     assert answers["judged"] > 0  # the judge was asked about the ambiguous ones
+    check = answers["check"]  # the untouched set, asked by the same stage and never calibrated on
+    assert check["questions_file"] == "data/eval/other_authors/set_b.yaml" and check["questions"] == 40
+    assert (repo / "reports/chat/check_answers.md").read_text().startswith("# Answers (quote mode")
     for key in ("correct", "french_ok", "declined", "wrongly_declined", "first_word_s_p50"):
         assert 0 <= answers[key] <= 1 or key == "first_word_s_p50"
     assert (repo / "reports/chat/answers.md").read_text().startswith("# Answers (quote mode")

@@ -81,6 +81,9 @@ def make_reports(root: Path) -> Path:
         "declined": 1.0, "wrongly_declined": 0.0, "first_word_s_p50": 0.2, "first_word_s_p95": 0.4,
         "latency_s_p50": 0.3, "latency_s_p95": 0.5, "unknown_words": ["Cury"], "answer_mode": "quote",
         "decline_below": 0.84, "decline_below_suggested": 0.85, "model": "model.gguf",
+        "judge_above": 0.88, "judge_below": 0.15, "judge_below_suggested": 0.2, "judged": 1,
+        "check": {"questions_file": "data/eval/other_authors/set_b.yaml", "questions": 5, "answerable": 3,
+                  "out_of_scope": 2, "correct": 0.6667, "declined": 0.5, "wrongly_declined": 0.0, "judged": 2},
         "per_kind": {"procedure": {"answerable": 1, "correct": 0.0, "wrongly_declined": 0.0, "out_of_scope": 1,
                                    "declined": 1.0}},
         "notebook": [{"question": "Comment faire ?", "answer": "Étalez la <b>pâte</b>. [1]", "correct": False}]})

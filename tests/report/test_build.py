@@ -27,12 +27,15 @@ def test_report_has_every_section_with_embedded_figures(reports):
     assert "the transformer is better" in page and "nanoGPT" in page and "lstm says &lt;b&gt;hi&lt;/b&gt;" in page
     assert "✓ document.pdf:3 0.700" in page and "miss" in page and "Une pâte &lt;script&gt;" in page
     # The answers: their measures against the targets, the misses shown as text, the calibration.
-    assert "correct" in page and "&gt;= 0.80" in page and "Étalez la &lt;b&gt;pâte&lt;/b&gt;. [1]" in page
+    assert "correct" in page and "&gt;= 0.90" in page and "Étalez la &lt;b&gt;pâte&lt;/b&gt;. [1]" in page
     assert "chat.decline_below = 0.84" in page and "0.85" in page and "Cury" in page
     # the notebook's questions with their answers verbatim come first, then correct per kind of question
     chat = page[page.index('<h2 id="chatbot-answers"'):]
     assert chat.index("answers, word for word") < chat.index("Correct per kind") < chat.index("Every question of")
     assert "<td>procedure</td><td>1</td><td>0</td>" in chat
+    # calibrated on the pipeline's set, checked on the untouched one, side by side with the check's targets
+    assert re.search(r"set_b.yaml \(untouched check\)</td><td>3</td><td>2</td><td>0.6667</td><td>0.5</td>", chat)
+    assert "&gt;= 0.70" in chat and "chat.judge_below = 0.15" in chat
     # The voices: word error rates against their targets (the question voice's 0.25 misses), a player per clip.
     assert "Voices: intelligibility" in page and "0.5*ff_siwis+0.5*am_echo" in page and "Une &lt;i&gt;tarte" in page
     assert re.search(r"question voice \(0.5\*ff_siwis\+0.5\*am_echo\): word error rate</td><td>0.25</td>"

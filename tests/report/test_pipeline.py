@@ -36,6 +36,7 @@ def tiny_repo(root, tmp_path_factory, mnist_raw):
     set_params(repo, "rag", docs_dir="tests/chat/docs", chunk_size=400, chunk_overlap=50)
     set_params(repo, "llm", source=str(helpers.model_file(tmp_path_factory.getbasetemp())), max_tokens=8,
                temperature=0.0)
+    set_params(repo, "judge", source=str(helpers.model_file(tmp_path_factory.getbasetemp())))  # not 1.1 GB here
     set_params(repo, "speech_evaluate", questions=1, answers=1)  # Kokoro and Whisper, on two short texts
     return repo
 
@@ -59,7 +60,7 @@ def test_whole_pipeline_with_tiny_params_ends_in_a_report(first_run):
     ran = stages_run(result.stdout)
     stages = ["mnist_download", "mnist_train", "mnist_evaluate", "corpus_download", "tokenizer_train",
               "lstm_train", "transformer_train", "lm_evaluate", "rag_index", "rag_evaluate", "chat_evaluate",
-              "llm_download", "kokoro_download", "whisper_download", "speech_evaluate", "serve", "report"]
+              "llm_download", "judge_download", "kokoro_download", "whisper_download", "speech_evaluate", "serve", "report"]
     assert sorted(ran) == sorted(stages) and ran[-1] == "report"
     page = (repo / "reports/index.html").read_text(encoding="utf-8")
     for system in ["MNIST", "LSTM and Transformer", "Knowledge base", "Chatbot answers", "Voice chatbot",
