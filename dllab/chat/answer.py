@@ -22,7 +22,7 @@ A greeting or a single word gets a short invitation to ask about the documents i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator, Sequence
 
 from dllab.chat import questions as q
@@ -39,6 +39,9 @@ PREFIX = 6            # words of this many letters or more that share their firs
 THEME_SHARE = 0.4     # a word in at least this share of the sections is the corpus's theme, not a subject
 # An instruction: a sentence that starts with a French imperative (« Étalez », « Faites »); a procedure written
 # as prose is a run of them.
+# « Oui. » or « Non. » opening a FAQ answer answers the FAQ's own question: quoted for any other question, it
+# answers nothing (or the wrong thing), so it is dropped unless the question asks for a yes or no.
+_LONE_YES_NO = re.compile(r"^(oui|non|yes|no)\s*[.!]\s+(?=\S)", re.IGNORECASE)
 _IMPERATIVE = re.compile(r"^(?:puis |ensuite |enfin )?[A-Za-zÀ-ÿ'-]{2,}ez\b(?! vous)", re.IGNORECASE)
 # A first sentence starting like these points to something said before it (« Elle a été trop travaillée »).
 _DANGLING = re.compile(r"^(il|elle|ils|elles|celui-ci|celle-ci|ceux-ci|celles-ci|cela|ça|ce dernier|cette derni[eè]re|"
@@ -113,6 +116,8 @@ class Answerer:
                 wider = {**self.params, "answer_sentences": STRUCTURED_CHARS * self.params["answer_sentences"],
                          "answer_chars": STRUCTURED_CHARS * self.params["answer_chars"]} if kind == q.LIST else self.params
                 quotes = choose_quotes(with_context(ranked), wider)
+            if kind != q.YES_NO:
+                quotes = [without_lone_yes_no(quote) for quote in quotes]
             if kind == q.QUANTITY and not any(q.states_number(quote.text) for quote in quotes):
                 return Plan(mode, hits, evidence, declined=True, kind=kind, why="no_number")
             judged = self.judged(query, quotes, evidence)
@@ -287,6 +292,12 @@ def choose_quotes(ranked: Sequence[Quote], params: dict) -> list[Quote]:
     for quote in chosen.values():
         passage_order.setdefault(quote.passage, len(passage_order))
     return sorted(chosen.values(), key=lambda q: (passage_order[q.passage], q.position))
+
+
+def without_lone_yes_no(quote: Quote) -> Quote:
+    """The quote without the « Oui. » or « Non. » its text opens with (a FAQ answer's), else unchanged."""
+    lead = _LONE_YES_NO.match(quote.text)
+    return quote if lead is None else replace(quote, text=quote.text[lead.end():])
 
 
 def starts_dangling(text: str) -> bool:

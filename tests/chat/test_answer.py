@@ -141,3 +141,14 @@ def test_a_number_asked_for_and_not_in_the_chosen_sentences_is_declined():
     numbered = [SimpleNamespace(text="La tarte cuit 40 minutes au four bien chaud.", chunk_id="b")]
     assert not answerer.plan("Combien de temps faut-il cuire la tarte ?", numbered, []).declined
     assert not answerer.plan("Comment sert-on la tarte ?", hits, []).declined  # no number asked for
+
+
+def test_a_faq_answers_lone_yes_or_no_is_quoted_only_for_a_yes_no_question():
+    faq = [SimpleNamespace(text="Peut-on préparer la pâte à l'avance ?\nOui. La pâte se prépare la veille et se garde "
+                                "deux jours au réfrigérateur.", chunk_id="faq")]
+    answerer = Answerer(Close(), None, {**QUOTE, "answer_mode": "quote"})
+    other = answerer.plan("Que dire de la pâte au réfrigérateur ?", faq, [])
+    assert other.kind != "yes_no" and [quote.text for quote in other.quotes] == [
+        "La pâte se prépare la veille et se garde deux jours au réfrigérateur."]  # the rest still verbatim
+    asked = answerer.plan("Peut-on garder la pâte au réfrigérateur ?", faq, [])
+    assert asked.kind == "yes_no" and asked.quotes[0].text.startswith("Oui. La pâte se prépare")
