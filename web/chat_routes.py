@@ -1,6 +1,7 @@
 """The chatbot's routes over ``dllab.chat.service.ChatService``.
 
-``POST /chat`` (one JSON answer), ``POST /chat/stream`` (Server-Sent Events: ``token``... with ``audio``
+``POST /chat`` (one JSON answer), ``POST /chat/stream`` (Server-Sent Events: ``queued`` at once, with the
+number of questions ``ahead``, then ``token``... with ``audio``
 events among them, one for the question and one per answer sentence as soon as it is said (``role``
 ``answer_sentence``, ``index`` 0, 1...), then ``sources``, ``audio`` for the whole answer, ``done``; or
 ``error``), ``GET /audio/<id>`` (a WAV from the speech cache). ``/chat/stream`` checks everything before

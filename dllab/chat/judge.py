@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from dllab.chat.download import check_gguf
+from dllab.chat.llm import PromptAbort
 from dllab.errors import UserError
 
 log = logging.getLogger("chat.judge")
@@ -41,6 +42,7 @@ class Judge:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.llama, self.path = llama, Path(path)
+        self._abort = PromptAbort(llama)
         template = (llama.metadata or {}).get("tokenizer.chat_template")
         if not template:
             raise UserError(f"{path}: this GGUF has no chat template (tokenizer.chat_template); the judge needs an "
@@ -77,6 +79,11 @@ class Judge:
     def info(self) -> dict:
         return {"name": self.name, "file": self.path.name, "mb": round(self.path.stat().st_size / 1e6, 1)}
 
+    def interrupt_when(self, check) -> None:
+        """Until reset with None: ``p_yes`` stops reading as soon as ``check()`` is true (a client that left
+        while its question was judged) and raises Interrupted; the instructions it keeps stay valid."""
+        self._abort.check = check
+
     def p_yes(self, question: str, text: str) -> float:
         """P(yes) / (P(yes) + P(no)) for the model's first word on « does ``text`` answer ``question``? »."""
         prompt = self._prompt(question, text)
@@ -90,7 +97,15 @@ class Judge:
             if fixed:
                 self.llama.eval(self._prefix)
         self.llama.n_tokens = fixed
-        self.llama.eval(tokens[fixed:])
+        self._abort.asking(self._abort.check is not None)
+        try:
+            self.llama.eval(tokens[fixed:])
+        except RuntimeError:  # "llama_decode returned 2": aborted; the next question is read from `fixed` again
+            self.llama.n_tokens = fixed
+            self._abort.raise_if_interrupted()
+            raise
+        finally:
+            self._abort.asking(False)
         # The last position's logits: llama-cpp-python keeps them in its context, not in `scores`, unless every
         # position's are asked for (logits_all), which would cost memory for each of the prompt's tokens.
         logits = np.ctypeslib.as_array(self.llama._ctx.get_logits(), shape=(self.llama.n_vocab(),))

@@ -91,9 +91,10 @@ class ChatModel:
     temperature: float
     repeat_penalty: float
     generator: GenerationThread = field(default_factory=GenerationThread, repr=False)
-    _interrupt: Callable[[], bool] | None = field(default=None, repr=False)
-    _abort_callback: object = field(default=None, repr=False)  # see _abort_reading
-    _asking: bool = field(default=False, repr=False)
+    _abort: "PromptAbort" = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self._abort = PromptAbort(self.llama)
 
     @classmethod
     def load(cls, path: str | Path, params: dict) -> "ChatModel":
@@ -139,37 +140,51 @@ class ChatModel:
         Only the prompt: it is the long part (seconds, tens of seconds on busy cores, during which no token
         comes that a caller could stop at), and asking Python at each step of every token slowed decoding.
         """
-        self._interrupt = check
+        self._abort.check = check
 
     def stream(self, messages: list[dict]) -> Iterator[str]:
         """Yield the answer's text pieces (about one token each) as llama.cpp generates them."""
-        self._abort_reading(self._interrupt is not None)
+        self._abort.asking(self._abort.check is not None)
         chunks = self.generator.iterate(lambda: self.llama.create_chat_completion(
             messages, stream=True, max_tokens=self.max_tokens, temperature=self.temperature,
             repeat_penalty=self.repeat_penalty, stop=STOP))
         try:
             for chunk in chunks:
-                self._abort_reading(False)  # the prompt is read
+                self._abort.asking(False)  # the prompt is read
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
         except RuntimeError:  # "llama_decode returned 2": aborted
-            if self._interrupt is not None and self._interrupt():
-                raise Interrupted() from None
+            self._abort.raise_if_interrupted()
             raise
         finally:
-            self._abort_reading(False)
+            self._abort.asking(False)
 
-    def _abort_reading(self, on: bool) -> None:
-        """Let llama.cpp ask ``interrupt_when``'s check (on) or not (off). One callback for the model's life:
-        a decode in progress may still call the one it started with, so none is ever freed."""
+
+@dataclass
+class PromptAbort:
+    """llama.cpp's abort callback on one model's context: while ``asking``, llama.cpp calls ``check`` between
+    its computation steps and abandons the decode when it is true (``llama_decode`` returns 2, which
+    llama-cpp-python raises as a RuntimeError; ``raise_if_interrupted`` turns it into Interrupted)."""
+
+    llama: object
+    check: Callable[[], bool] | None = None
+    _callback: object = field(default=None, repr=False)  # one for the model's life: see asking
+    _on: bool = False
+
+    def asking(self, on: bool) -> None:
+        """Let llama.cpp ask ``check`` (on) or not (off). A decode in progress may still call the callback it
+        started with, so it is never freed."""
         import llama_cpp
 
-        if on == self._asking:
+        if on == self._on:
             return
-        if self._abort_callback is None:
-            self._abort_callback = llama_cpp.ggml_abort_callback(
-                lambda _: self._interrupt is not None and bool(self._interrupt()))
-        llama_cpp.llama_set_abort_callback(self.llama.ctx, self._abort_callback if on
+        if self._callback is None:
+            self._callback = llama_cpp.ggml_abort_callback(lambda _: self.check is not None and bool(self.check()))
+        llama_cpp.llama_set_abort_callback(self.llama.ctx, self._callback if on
                                            else llama_cpp.ggml_abort_callback(0), None)
-        self._asking = on
+        self._on = on
+
+    def raise_if_interrupted(self) -> None:
+        if self.check is not None and self.check():
+            raise Interrupted() from None

@@ -159,7 +159,7 @@ class ChatService:
         if not self._places.acquire(blocking=False):
             raise Busy(self.params["retry_after"])
         self._count_in_flight(+1)
-        return Turn(self, question, history, departed)
+        return Turn(self, question, history, departed, ahead=self._in_flight - 1)
 
     def ask(self, question: str, history: list[dict], departed: Callable[[], bool] | None = None) -> dict:
         """The whole turn at once: {answer, sources, audio: {question, answer}, timings}; Departed if the client
@@ -220,12 +220,16 @@ class ChatService:
         timings: dict = {}
         voice = turn.voice = _Voice(self.speaker, self._speech)
         voice.say(question, "question")  # said while the turn waits, searches and answers
+        # At once: the client knows it has a place (its status line goes with this), and one that leaves from
+        # here on is seen while it waits, is searched for, or is judged.
+        yield Event("queued", {"ahead": turn.ahead})
 
         yield from self._wait_for_model(voice, timings, turn)  # takes self._model_lock
         try:
             searching = time.perf_counter()
             hits = self.retriever.search(self.answerer.query(question, history), k=self.params["top_k"])
-            plan = turn.plan = self.answerer.plan(question, hits, history)
+            self._check_wanted(turn)
+            plan = turn.plan = self._plan(question, hits, history, turn)
             timings["retrieval_s"] = round(time.perf_counter() - searching, 3)
             yield from self._audio_events(voice, timings, started)  # the question's clip, if said by now
             if plan.prompt is not None:
@@ -256,6 +260,20 @@ class ChatService:
         timings["total_s"] = _since(started)
         history_kept = plan.prompt.history_kept if plan.prompt is not None else 0
         yield Event("done", {"answer": answer, "history_kept": history_kept, "timings": timings})
+
+    def _plan(self, question: str, hits: list, history: list[dict], turn: "Turn"):
+        """The answerer's plan; the judge, if it is asked, stops reading when the client leaves or the server
+        stops (seconds of a 1.5B model's time on 2 cores that nobody would wait for)."""
+        if self.judge is None:
+            return self.answerer.plan(question, hits, history)
+        self.judge.interrupt_when(lambda: self._stopping.is_set() or turn.departed())
+        try:
+            return self.answerer.plan(question, hits, history)
+        except Interrupted:
+            self._check_wanted(turn)  # Stopping or Departed
+            raise
+        finally:
+            self.judge.interrupt_when(None)
 
     def _wait_for_model(self, voice: "_Voice", timings: dict, turn: "Turn") -> Iterator[Event]:
         """Take the model lock, handing on the question's clip and watching for a stop or a departure meanwhile."""
@@ -364,8 +382,9 @@ class Turn:
     """The events of one accepted turn; closing it (or finishing it) frees its place in the queue."""
 
     def __init__(self, service: ChatService, question: str, history: list[dict],
-                 departed: Callable[[], bool] | None = None):
+                 departed: Callable[[], bool] | None = None, ahead: int = 0):
         self._service = service
+        self.ahead = ahead  # turns accepted before this one and not ended when it was
         self.started = time.perf_counter()
         self.plan = None  # the answer's Plan (passages, evidence, quotes) once retrieval has run
         self.voice = None  # its _Voice once the turn has begun

@@ -11,6 +11,7 @@ from dllab.chat import download
 from dllab.chat.answer import Answerer, not_found
 from dllab.chat.evaluate import Answered, judge_calibration, suggested_threshold
 from dllab.chat.judge import Judge
+from dllab.chat.llm import Interrupted
 from dllab.chat.service import ChatService
 from dllab.errors import DataError, UserError
 from dllab.rag.evaluate import Question
@@ -56,6 +57,9 @@ class Asked:
     def info(self):
         return {"name": "asked", "file": "-", "mb": 0}
 
+    def interrupt_when(self, check):
+        self.check = check
+
 
 def answerer(chat_service, judge, judge_above):
     params = {**chat_service.params, **QUOTE, "judge_above": judge_above, "judge_below": 0.15}
@@ -88,6 +92,50 @@ def test_the_sources_event_and_health_tell_what_the_judge_said(chat_service):
     result = service.ask(QUESTION, [])
     assert result["declined"] is True and result["judged"] == 0.1 and result["answer"] == not_found(QUESTION)
     assert service.health()["answer"]["judge"]["name"] == "asked"
+
+
+def test_a_judgment_stops_when_asked_and_the_next_reads_the_same(judge):
+    tart = "Faites cuire la tarte 45 minutes à 180 °C."
+    before = judge.p_yes(QUESTION, tart)
+    judge.interrupt_when(lambda: True)
+    with pytest.raises(Interrupted):
+        judge.p_yes(QUESTION, tart)
+    judge.interrupt_when(None)
+    assert judge.p_yes(QUESTION, tart) == before  # the cached instructions are intact
+
+
+def test_a_client_that_leaves_while_its_question_is_judged_frees_the_judge_and_its_place(chat_service, judge):
+    class Reading:  # the real judge, telling when it has begun to read
+        reading = False
+
+        def p_yes(self, question, text):
+            self.reading = True
+            return judge.p_yes(question, text)
+
+        def interrupt_when(self, check):
+            judge.interrupt_when(check)
+
+        def info(self):
+            return judge.info()
+
+    reading = Reading()
+    params = {**chat_service.params, **QUOTE, "judge_above": 1.0, "judge_below": 0.15}
+    service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker, params, reading)
+    turn = service.open_turn(QUESTION, [], departed=lambda: reading.reading)
+    with turn:
+        names = [event.name for event in turn]
+    assert reading.reading and turn.departed_early and names[0] == "queued" and "sources" not in names
+    assert service.in_flight == 0
+    judge.interrupt_when(None)
+
+
+def test_a_stream_says_at_once_how_many_questions_are_ahead(chat_service):
+    service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
+                          {**chat_service.params, **QUOTE, "judge_above": 0.0})
+    first, second = service.open_turn(QUESTION, []), service.open_turn(QUESTION, [])
+    with first, second:
+        assert next(iter(second)).name == "queued" and second.ahead == 1
+        assert [event.name for event in first][0] == "queued" and first.ahead == 0
 
 
 def judged_result(out_of_scope, declined, judged):

@@ -81,6 +81,7 @@ def test_the_question_is_said_beside_the_answer_not_before_it(chat_service, monk
     # words the documents use, so it is not declined as off topic
     with chat_service.open_turn("Une question lente à dire sur la tarte ?", []) as turn:
         events = iter(turn)
+        assert next(events).name == "queued"
         first = next(events)
         assert first.name == "token"  # the answer streams while the question is still being said
         release.set()
@@ -242,7 +243,7 @@ def test_a_client_that_leaves_during_the_search_is_not_answered(chat_service, mo
     monkeypatch.setattr(chat_service.retriever, "search", search_then_leave)
     monkeypatch.setattr(chat_service.model, "stream", lambda messages: pytest.fail("the model was asked"))
     turn = chat_service.open_turn("Comment faire une tarte aux pommes ?", [], client.departed)
-    assert [e.name for e in turn if e.name != "audio"] == [] and turn.departed_early
+    assert [e.name for e in turn if e.name != "audio"] == ["queued"] and turn.departed_early
 
 
 def test_a_client_that_leaves_while_the_model_reads_the_prompt_stops_the_reading(chat_service):

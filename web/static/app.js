@@ -120,6 +120,11 @@ async function readEvents(response, turn) {
 
 function handleEvent(event, turn) {
   switch (event.name) {
+    case "queued":  // the question has its place; others may be answered first
+      if (event.data.ahead > 0) {
+        setBusy(true, `En attente : ${event.data.ahead} question${event.data.ahead > 1 ? "s" : ""} avant la vôtre…`);
+      }
+      return undefined;
     case "audio":
       if (event.data.role === "question") {
         noteHowMuchIsRead(turn, event.data.chars);
