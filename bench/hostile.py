@@ -4,9 +4,10 @@ On the real server (`web/serve.py`, waitress) with the pipeline's model and inde
 in generate mode (the slow path: SmolLM2 writes each answer), four measures with their targets:
 - the whole battery of malformed requests (dllab/chat/mistakes.py: every route, and what waitress itself
   refuses): responses >= 500 and 200 streams that then send an ``error`` event (goal: 0 and 0);
-- departures: 40 /chat/stream clients at once (16 take the places, 24 get 503 + Retry-After), each reads
-  one event and leaves; the next question comes at once: its status (goal: 200, not 503, within 2 s), its
-  first token, and when every departed client's place is back; then a JSON /chat; a few rounds;
+- departures: 40 /chat/stream clients at once (16 places; a late one takes the place of one that has left,
+  else 503), each reads one event and leaves; the next question comes at once: its status (goal: 200, not
+  503, within 2 s), its first token, and when every departed client's place is back; then a JSON /chat;
+  a few rounds;
 - /health latency alone, then while 200 idle connections and 30 slow-header clients (half a request's
   headers, one more byte a second) are open (goal: p95 <= 100 ms, none failed);
 - a body announcing 10 MB: refused with 413 after its headers alone (goal: before the body is read), and

@@ -97,6 +97,7 @@ class ChatService:
         self._model_lock = threading.Lock()   # llama.cpp and retrieval: one turn at a time
         self._in_flight = 0                   # accepted turns not yet closed (for /health)
         self._count_lock = threading.Lock()
+        self._placed: set[Turn] = set()       # the turns holding a place
         self._stopping = threading.Event()
         # Two threads: a question is said while the turn before it has its answer sentences said.
         self._speech = ThreadPoolExecutor(max_workers=2, thread_name_prefix="speech")
@@ -157,9 +158,23 @@ class ChatService:
             except LLMServerDown as exc:
                 raise Busy(self.params["retry_after"], str(exc)) from None
         if not self._places.acquire(blocking=False):
-            raise Busy(self.params["retry_after"])
+            self._reclaim_departed_places()
+            if not self._places.acquire(blocking=False):
+                raise Busy(self.params["retry_after"])
         self._count_in_flight(+1)
-        return Turn(self, question, history, departed, ahead=self._in_flight - 1)
+        turn = Turn(self, question, history, departed, ahead=self._in_flight - 1)
+        with self._count_lock:
+            self._placed.add(turn)
+        return turn
+
+    def _reclaim_departed_places(self) -> None:
+        """The places of turns whose clients have gone, given back now: a waiting turn sees its client leave at
+        its next poll (``POLL_S``), and a question arriving just after a crowd left would get 503 meanwhile."""
+        with self._count_lock:
+            placed = list(self._placed)
+        for turn in placed:
+            if turn.departed():
+                turn.give_back_place()
 
     def ask(self, question: str, history: list[dict], departed: Callable[[], bool] | None = None) -> dict:
         """The whole turn at once: {answer, sources, audio: {question, answer}, timings}; Departed if the client
@@ -192,7 +207,9 @@ class ChatService:
         with self._count_lock:
             self._in_flight += change
 
-    def _leave_queue(self) -> None:
+    def _leave_queue(self, turn: "Turn") -> None:
+        with self._count_lock:
+            self._placed.discard(turn)
         self._count_in_flight(-1)
         self._places.release()
 
@@ -392,6 +409,8 @@ class Turn:
         self.departed_early = False  # set when the turn ended because the client went away
         self._events = service._events(question, history, self)
         self._open = True
+        self._holds_place = True
+        self._place_lock = threading.Lock()  # the place is given back once, by close or by a newcomer
 
     def elapsed(self) -> float:
         """Seconds since the turn was accepted."""
@@ -403,6 +422,14 @@ class Turn:
         finally:
             self.close()
 
+    def give_back_place(self) -> None:
+        """Free this turn's queue place (once); the turn itself ends at its next check of its client."""
+        with self._place_lock:
+            if not self._holds_place:
+                return
+            self._holds_place = False
+        self._service._leave_queue(self)
+
     def close(self) -> None:
         # Idempotent; also called by the WSGI server when a client goes away mid-stream.
         if self._open:
@@ -410,7 +437,7 @@ class Turn:
             self._events.close()
             if self.voice is not None:
                 self.voice.cancel()  # clips not begun yet: nobody will hear them
-            self._service._leave_queue()
+            self.give_back_place()
 
     def __enter__(self) -> "Turn":
         return self

@@ -200,6 +200,26 @@ def test_a_client_that_leaves_while_queued_gives_its_place_back_at_once(chat_ser
     assert service.health()["queue"]["in_use"] == 0
 
 
+def test_a_question_arriving_as_a_crowd_leaves_takes_a_departed_clients_place_not_a_503(chat_service):
+    """Waiting turns see their clients leave at their next poll: a newcomer just after must not be refused."""
+    llm, chat, tts = helpers.sections()
+    service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
+                          {**chat, "queue_size": 2})
+    crowd = [Client(), Client()]
+    turns = [service.open_turn("Comment faire une tarte aux pommes ?", [], client.departed) for client in crowd]
+    with pytest.raises(Busy):  # nobody has left
+        service.open_turn("Encore ?", [])
+    crowd[1].gone = True  # its turn has not looked yet (never iterated here)
+    newcomer = service.open_turn("Encore ?", [])
+    assert service.health()["queue"]["in_use"] == 2
+    with pytest.raises(Busy):  # one place was freed, once
+        service.open_turn("Et encore ?", [])
+    for turn in [*turns, newcomer]:
+        turn.close()
+    assert service.health()["queue"]["in_use"] == 0 and service._places.acquire(blocking=False)
+    service._places.release()
+
+
 @pytest.mark.parametrize("mode", ["quote", "generate"])
 def test_a_client_that_leaves_mid_answer_stops_the_generation(chat_service, monkeypatch, mode):
     """A page reload mid-answer: the next piece is not asked of the model, the model is free for the next turn."""
