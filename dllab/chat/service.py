@@ -95,9 +95,8 @@ class ChatService:
         self.model_name = model.name
         self._places = threading.BoundedSemaphore(params["queue_size"])
         self._model_lock = threading.Lock()   # llama.cpp and retrieval: one turn at a time
-        self._in_flight = 0                   # accepted turns not yet closed (for /health)
-        self._count_lock = threading.Lock()
-        self._placed: set[Turn] = set()       # the turns holding a place
+        self._placed: set[Turn] = set()       # the accepted turns holding a place (for /health)
+        self._placed_lock = threading.Lock()
         self._stopping = threading.Event()
         # Two threads: a question is said while the turn before it has its answer sentences said.
         self._speech = ThreadPoolExecutor(max_workers=2, thread_name_prefix="speech")
@@ -131,7 +130,7 @@ class ChatService:
             "model": self.model.info(),
             "index": {"chunks": len(self.retriever)},
             "tts": {"engine": self.speaker.engine, "voices": self.speaker.voices},
-            "queue": {"places": self.params["queue_size"], "in_use": self._in_flight},
+            "queue": {"places": self.params["queue_size"], "in_use": self.in_flight},
             "answer": {"mode": self.params["answer_mode"],
                        "judge": self.judge.info() if self.judge is not None else None},
             "limits": {key: self.params[key] for key in ("max_question_chars", "max_history_messages")},
@@ -140,7 +139,7 @@ class ChatService:
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        return len(self._placed)
 
     def audio_path(self, clip_id: str) -> Path | None:
         return self.speaker.clip_path(clip_id)
@@ -161,16 +160,15 @@ class ChatService:
             self._reclaim_departed_places()
             if not self._places.acquire(blocking=False):
                 raise Busy(self.params["retry_after"])
-        self._count_in_flight(+1)
-        turn = Turn(self, question, history, departed, ahead=self._in_flight - 1)
-        with self._count_lock:
+        with self._placed_lock:
+            turn = Turn(self, question, history, departed, ahead=len(self._placed))
             self._placed.add(turn)
         return turn
 
     def _reclaim_departed_places(self) -> None:
         """The places of turns whose clients have gone, given back now: a waiting turn sees its client leave at
         its next poll (``POLL_S``), and a question arriving just after a crowd left would get 503 meanwhile."""
-        with self._count_lock:
+        with self._placed_lock:
             placed = list(self._placed)
         for turn in placed:
             if turn.departed():
@@ -203,14 +201,9 @@ class ChatService:
         self.retriever.close()
         self.model.close()
 
-    def _count_in_flight(self, change: int) -> None:
-        with self._count_lock:
-            self._in_flight += change
-
     def _leave_queue(self, turn: "Turn") -> None:
-        with self._count_lock:
+        with self._placed_lock:
             self._placed.discard(turn)
-        self._count_in_flight(-1)
         self._places.release()
 
     def _check_wanted(self, turn: "Turn") -> None:
