@@ -87,6 +87,17 @@ _STREAM_SENTENCE_END = re.compile(r"[.!?…]+[\"'»)\]]*\s+|\n+")
 # Where the first piece of an answer may end early: a clause end after at least FIRST_CLAUSE_MIN_CHARS.
 _CLAUSE_BREAK = re.compile(r"[,;:]\s+")
 FIRST_CLAUSE_MIN_CHARS = 20
+# The longest first piece: a neural voice on 2 cores makes a second of speech (~15 French characters) in about a
+# third of a second, so ~50 characters are said about a second after they are written. A longer first clause is
+# cut before a word that opens a phrase (a preposition, a conjunction, a relative), where a speaker may pause.
+FIRST_PIECE_MAX_CHARS = 50
+# (Not « de », « à », « en »: they open a noun's complement as often as a phrase, « la tarte aux pommes ».)
+_PHRASE_START = re.compile(r"\s+(?=(?:dans|avec|sans|sur|sous|pour|par|chez|entre|vers|pendant|avant|après|selon|"
+                           r"et|ou|mais|puis|car|donc|qui|que|qu'|dont|où|quand|lorsque|jusqu'|afin|comme|si|"
+                           r"in|on|at|with|for|and|or|but|which|that|when|until)\b)", re.IGNORECASE)
+# Words a piece should not end on: they lean on the word after them.
+_LEANING = {"à", "au", "aux", "de", "du", "des", "la", "le", "les", "un", "une", "en", "et", "ou", "se", "ne", "ce",
+            "sa", "son", "ses", "leur", "leurs", "mon", "ma", "mes", "the", "a", "an", "of", "to"}
 
 
 class SentenceCutter:
@@ -95,8 +106,9 @@ class SentenceCutter:
     ``feed`` returns the sentences finished by a piece, ``rest`` what is left once the stream ends. A
     sentence longer than ``max_chars`` is cut at clause ends or between words (see ``chunks``), so the
     first words are spoken without waiting for a sentence that never ends. With ``first_clause`` the very
-    first piece ends at the first clause end (a comma, a colon...) after ``FIRST_CLAUSE_MIN_CHARS``: a neural
-    voice takes about a third of a clip's length to make it, so a short first clip is heard sooner.
+    first piece ends at the first clause end (a comma, a colon...) after ``FIRST_CLAUSE_MIN_CHARS``, and within
+    ``FIRST_PIECE_MAX_CHARS`` (else before the last word opening a phrase there): a neural voice takes about a
+    third of a clip's length to make it, so a short first clip is heard sooner.
     """
 
     def __init__(self, max_chars: int, first_clause: bool = False):
@@ -120,16 +132,36 @@ class SentenceCutter:
     def _next_end(self) -> int | None:
         """Where the next finished piece ends in what is pending, if it ends there."""
         end = _STREAM_SENTENCE_END.search(self._pending)
-        if self._first:
-            clause = _CLAUSE_BREAK.search(self._pending, FIRST_CLAUSE_MIN_CHARS)
-            if clause is not None and (end is None or clause.start() < end.start()):
-                return clause.end()
-        return end.end() if end is not None else None
+        if not self._first:
+            return end.end() if end is not None else None
+        clause = _CLAUSE_BREAK.search(self._pending, FIRST_CLAUSE_MIN_CHARS)
+        if clause is not None and (end is None or clause.start() < end.start()):
+            end = clause
+        # A clause a little longer is said whole rather than leave a tail of a few words to a clip of its own
+        # (said alone, « aux pommes ? » is heard as nothing).
+        whole = FIRST_PIECE_MAX_CHARS + FIRST_CLAUSE_MIN_CHARS
+        if end is not None and end.start() < whole:
+            return end.end()
+        if end is None and len(self._pending) < whole:
+            return None  # the first clause may still end in time
+        # the first clause is longer: cut before the last phrase opening within the limit, else between words
+        head = self._pending[:FIRST_PIECE_MAX_CHARS + 1]
+        phrases = [m.start() for m in _PHRASE_START.finditer(head, FIRST_CLAUSE_MIN_CHARS)]
+        spaces = [m.start() for m in re.finditer(r"\s+", head) if m.start() >= FIRST_CLAUSE_MIN_CHARS
+                  and not _leans(head[:m.start()])]
+        cut = (phrases or spaces or [None])[-1]
+        return cut + 1 if cut is not None else (end.end() if end is not None else None)
 
     def rest(self) -> list[str]:
         """What is left (a last sentence without final punctuation), in pieces of at most ``max_chars``."""
         left, self._pending = self._pending.strip(), ""
         return _cut(left, self.max_chars) if left else []
+
+
+def _leans(before: str) -> bool:
+    """Whether the last word of ``before`` leans on the next one (« à », « de », « l' »...)."""
+    last = before.rsplit(None, 1)[-1].lower() if before.strip() else ""
+    return last in _LEANING or last.endswith(("'", "’"))
 
 
 def speakable(text: str) -> bool:

@@ -87,3 +87,11 @@ def test_long_text_is_said_in_pieces_and_symbols_are_read_as_words(kokoro_speake
     long = " ".join(f"Voici la phrase numéro {n}, qui parle de pommes et de pâte." for n in range(12))
     clip = kokoro_speaker.speak(long, "answer")
     assert clip.seconds > 30 and clip.chars == len(long)
+
+
+def test_one_espeak_run_phonemizes_a_text_as_one_run_per_clause_would(kokoro_speaker):
+    phonemize = kokoro_speaker._engine.phonemize
+    text = "Préparez la pâte avec 250 g de farine, puis laissez-la reposer ; enfin, étalez-la (finement) !"
+    clauses = ["Préparez la pâte avec 250 g de farine", "puis laissez-la reposer", "enfin", "étalez-la (finement)"]
+    one_each = [" ".join(phonemize._ipa(clause).split()) for clause in clauses]
+    assert phonemize(text) == f"{one_each[0]} , {one_each[1]} ; {one_each[2]} , {one_each[3]} !"
