@@ -284,3 +284,53 @@ def test_a_client_that_leaves_while_the_model_reads_the_prompt_stops_the_reading
     assert client.gone and turn.departed_early and "token" not in names and "done" not in names
     assert service.health()["queue"]["in_use"] == 0
     assert service.ask("Comment faire une tarte aux pommes ?", [])["answer"]  # the same model, still sound
+
+
+class LoggingJudge:
+    """A judge asked about every question (judge_above 1): it notes in ``log`` when it is asked."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def p_yes(self, question, text):
+        self.log.append("judge")
+        return 0.9
+
+    def interrupt_when(self, check):
+        pass
+
+
+def test_with_nobody_ahead_the_question_is_said_after_the_judge_and_while_waiting_otherwise(chat_service, monkeypatch):
+    """The judge's seconds on 2 cores are not shared with the question's voice; a waiting turn's question is said
+    while it waits."""
+    import threading
+    import time
+
+    llm, chat, tts = helpers.sections()
+    log = []
+    service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
+                          {**chat, "answer_mode": "quote", "judge_above": 1.0, "judge_below": 0.1}, LoggingJudge(log))
+    speak = chat_service.speaker.speak
+
+    def logged(text, role):
+        log.append(role)
+        return speak(text, role)
+
+    monkeypatch.setattr(chat_service.speaker, "speak", logged)
+    alone = service.ask("Combien de temps faut-il cuire la tarte aux pommes ?", [])
+    assert log[:2] == ["judge", "question"] and alone["audio"]["question"]["seconds"] > 0.2
+    log.clear()
+    service._model_lock.acquire()  # another turn is answered: this one waits
+    said = []
+    waiting = threading.Thread(target=lambda: said.extend(service.open_turn("Quelle température pour la tarte ?", [])))
+    waiting.start()
+    for _ in range(200):
+        if log:
+            break
+        time.sleep(0.05)
+    assert log == ["question"]  # said while it waits, before its judge
+    service._model_lock.release()
+    waiting.join(120)
+    assert log[:2] == ["question", "judge"] and said[-1].name == "done"
+    assert said[-1].data["timings"]["queue_wait_s"] > 0
+    assert [e.data["role"] for e in said if e.name == "audio"][0] == "question"
