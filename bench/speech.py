@@ -10,10 +10,13 @@ from the pipeline (``reports/speech/metrics.json``, `dvc repro speech_evaluate`)
 
 ``--choose`` instead compares candidate question voices (Kokoro voices and blends) with the answer voice
 on sentences of their own, not the benchmark's: Whisper's word error rate and the pitch distance. This is
-how ``tts.question_voice.kokoro`` was chosen.
+how ``tts.question_voice.kokoro`` was chosen. ``--first-piece`` compares limits on an answer's first piece
+(``dllab.speech.text.FIRST_PIECE_MAX_CHARS``) on the documents' own sentences (not the benchmark's texts):
+Whisper's word error rate of the answer voice and the time the first piece takes to make.
 
 Writes reports/bench/speech.json (or voice_choice.json) with the machine description and the load.
-Run: `python bench/speech.py` (a few minutes on 2 cores), `python bench/speech.py --choose`.
+Run: `python bench/speech.py` (a few minutes on 2 cores), `python bench/speech.py --choose`,
+`python bench/speech.py --first-piece 0 50 45 40` (0: no limit, the first clause whole; ~8 minutes).
 """
 import argparse
 import json
@@ -176,6 +179,43 @@ def choose(params: dict, kokoro: Path, whisper: Path, stt: dict, candidates: lis
             "rule": f"the most semitones from the answer voice among those with WER <= {CHOICE_WER_MAX}"}
 
 
+def first_piece(params: dict, kokoro: Path, whisper: Path, stt: dict, limits: list[int], documents: Path) -> dict:
+    """The documents' sentences of 60-200 characters whose first piece some limit changes, said in the answer
+    voice as an answer is (cut with each limit) and heard by Whisper: WER and the first piece's synthesis time."""
+    import re
+
+    from dllab.speech import text as speech_text
+
+    def cut(sentence: str, limit: int) -> list[str]:
+        kept = speech_text.FIRST_PIECE_MAX_CHARS
+        speech_text.FIRST_PIECE_MAX_CHARS = limit or 10**9
+        try:
+            return sentences(sentence)
+        finally:
+            speech_text.FIRST_PIECE_MAX_CHARS = kept
+
+    raw = " ".join(documents.read_text(encoding="utf-8").split())
+    found = [s for s in re.split(r"(?<=[.!?])\s+", raw) if 60 <= len(s) <= 200]
+    texts = [s for s in found if len({tuple(cut(s, limit)) for limit in limits}) > 1]
+    transcriber = Transcriber(whisper, {**stt, "max_seconds": 600, "max_mb": 100})
+    rows = {}
+    with tempfile.TemporaryDirectory() as cache:
+        speaker = Speaker.from_params({**params, "engine": "kokoro"}, cache, kokoro)
+        for limit in limits:
+            heard, firsts, lengths = [], [], []
+            for sentence in texts:
+                clips = [speaker.speak(piece, "answer") for piece in cut(sentence, limit)]
+                firsts.append(clips[0].synth_seconds)
+                lengths.append(clips[0].chars)
+                joined = speaker.concatenate(clips, "answer")
+                heard.append(transcriber.transcribe_samples(decode(joined.path.read_bytes(), 600)).text)
+            rows[str(limit)] = {"wer": round(measure.word_error_rate(texts, heard), 4),
+                                "first_piece_synth_s_p50": round(statistics.median(firsts), 3),
+                                "first_piece_chars_p50": statistics.median(lengths)}
+            print(limit, rows[str(limit)], flush=True)
+    return {"documents": str(documents), "sentences": len(texts), "limits": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", type=Path, default=REPO / "params.yaml")
@@ -186,12 +226,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--choose", nargs="*", metavar="VOICE", help="compare these question voices (default: "
                                                                      "a list of blends) instead")
+    parser.add_argument("--first-piece", nargs="+", type=int, metavar="CHARS",
+                        help="compare these limits on an answer's first piece (0: none) instead")
+    parser.add_argument("--documents", type=Path, default=REPO / "data/rag/connaissances.txt")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     params = load_section(args.params, "tts", SPEC)
     stt = load_section(args.params, "stt", STT_SPEC)
     before = load()
-    if args.choose is not None:
+    if args.first_piece:
+        report = {"benchmark": "first_piece", **first_piece(params, args.kokoro, args.whisper, stt, args.first_piece,
+                                                            args.documents)}
+        out = args.out or REPO / "reports/bench/first_piece.json"
+    elif args.choose is not None:
         report = {"benchmark": "voice_choice", **choose(params, args.kokoro, args.whisper, stt, args.choose or CANDIDATES)}
         out = args.out or REPO / "reports/bench/voice_choice.json"
     else:

@@ -1,8 +1,8 @@
 """The speech benchmark: the lab's voices heard by Whisper base, as a listener would hear them.
 
 Each text of a fixed French set (the question set's questions and reference answers written from the
-documents) is said in both voices, the answers sentence by sentence as the chatbot says them while an
-answer streams, and transcribed. Results:
+documents) is said in both voices, in the pieces the chatbot says that voice's texts in (the answer voice's
+first piece short, as while an answer streams; the question voice's sentences whole), and transcribed. Results:
 - quality (the same for the same inputs; ``reports/speech/metrics.json``): the word error rate of each voice
   on all texts, on the questions (the round trip a spoken question takes through ``/transcribe``) and on the
   answers, each voice's median pitch and how many semitones apart the two voices are;
@@ -64,8 +64,10 @@ def benchmark_texts(questions: list[str], answers: list[dict], first_questions: 
     return [Text("question", q) for q in questions] + [Text("answer", " ".join(a["answer"].split())) for a in answers]
 
 
-def sentences(text: str) -> list[str]:
-    cutter = SentenceCutter(SENTENCE_MAX_CHARS, first_clause=True)  # as the chat service says an answer
+def sentences(text: str, role: str = "answer") -> list[str]:
+    """``text`` in the pieces the chat service says it in ``role``'s voice: an answer's first piece short (see
+    ``SentenceCutter``), a question's sentences whole (the service says a question in one clip)."""
+    cutter = SentenceCutter(SENTENCE_MAX_CHARS, first_clause=role == "answer")
     return cutter.feed(text + " ") + cutter.rest()
 
 
@@ -76,7 +78,7 @@ def hear_all(speaker, transcriber, texts: list[Text], progress=None) -> list[Hea
     heard = []
     for role in ROLES:
         for item in texts:
-            clips = [speaker.speak(sentence, role) for sentence in sentences(item.text)]
+            clips = [speaker.speak(sentence, role) for sentence in sentences(item.text, role)]
             joined = speaker.concatenate(clips, role)
             data = joined.path.read_bytes()
             samples, rate = wav.read_pcm(data)
@@ -139,7 +141,7 @@ def keep_clips(speaker, heard: list[Heard], out: Path) -> list[str]:
     for role in ROLES:
         for kind in ("question", "answer"):
             item = next(h for h in heard if h.voice == role and h.text.kind == kind)
-            clips = [speaker.speak(sentence, role) for sentence in sentences(item.text.text)]  # from the cache
+            clips = [speaker.speak(sentence, role) for sentence in sentences(item.text.text, role)]  # from the cache
             name = f"{role}_voice-{kind}.wav"
             shutil.copyfile(speaker.concatenate(clips, role).path, out / name)
             kept.append(name)

@@ -87,10 +87,12 @@ _STREAM_SENTENCE_END = re.compile(r"[.!?…]+[\"'»)\]]*\s+|\n+")
 # Where the first piece of an answer may end early: a clause end after at least FIRST_CLAUSE_MIN_CHARS.
 _CLAUSE_BREAK = re.compile(r"[,;:]\s+")
 FIRST_CLAUSE_MIN_CHARS = 20
-# The longest first piece: a neural voice on 2 cores makes a second of speech (~15 French characters) in about a
-# third of a second, so ~50 characters are said about a second after they are written. A longer first clause is
-# cut before a word that opens a phrase (a preposition, a conjunction, a relative), where a speaker may pause.
-FIRST_PIECE_MAX_CHARS = 50
+# The longest first piece: a neural voice on 2 cores makes a second of speech (~15 French characters) in about
+# 0.4 s, so 40 characters are ready about a second after they are written. A longer first clause is cut before a
+# word that opens a phrase (a preposition, a conjunction, a relative), where a speaker may pause. Chosen on
+# sentences of the documents, not the speech benchmark: 40 against 50 characters halved the first piece's wait
+# for +0.02 of Whisper's word error rate (`python bench/speech.py --first-piece 0 50 45 40`).
+FIRST_PIECE_MAX_CHARS = 40
 # (Not « de », « à », « en »: they open a noun's complement as often as a phrase, « la tarte aux pommes ».)
 _PHRASE_START = re.compile(r"\s+(?=(?:dans|avec|sans|sur|sous|pour|par|chez|entre|vers|pendant|avant|après|selon|"
                            r"et|ou|mais|puis|car|donc|qui|que|qu'|dont|où|quand|lorsque|jusqu'|afin|comme|si|"
@@ -137,15 +139,16 @@ class SentenceCutter:
         clause = _CLAUSE_BREAK.search(self._pending, FIRST_CLAUSE_MIN_CHARS)
         if clause is not None and (end is None or clause.start() < end.start()):
             end = clause
-        # A clause a little longer is said whole rather than leave a tail of a few words to a clip of its own
-        # (said alone, « aux pommes ? » is heard as nothing).
-        whole = FIRST_PIECE_MAX_CHARS + FIRST_CLAUSE_MIN_CHARS
-        if end is not None and end.start() < whole:
+        if end is not None and end.start() <= FIRST_PIECE_MAX_CHARS:
             return end.end()
-        if end is None and len(self._pending) < whole:
-            return None  # the first clause may still end in time
-        # the first clause is longer: cut before the last phrase opening within the limit, else between words
-        head = self._pending[:FIRST_PIECE_MAX_CHARS + 1]
+        if end is None and len(self._pending) < FIRST_PIECE_MAX_CHARS + FIRST_CLAUSE_MIN_CHARS:
+            return None  # the first clause may still end within reach
+        # The first clause is longer: cut before the last phrase opening within the limit (else between words)
+        # that leaves FIRST_CLAUSE_MIN_CHARS or more to the clause's end: a tail of a word or two said alone
+        # (« aux pommes ? ») is heard as nothing.
+        last = min(FIRST_PIECE_MAX_CHARS,
+                   (end.start() if end is not None else len(self._pending)) - FIRST_CLAUSE_MIN_CHARS)
+        head = self._pending[:last + 1]
         phrases = [m.start() for m in _PHRASE_START.finditer(head, FIRST_CLAUSE_MIN_CHARS)]
         spaces = [m.start() for m in re.finditer(r"\s+", head) if m.start() >= FIRST_CLAUSE_MIN_CHARS
                   and not _leans(head[:m.start()])]

@@ -1,7 +1,7 @@
 import pytest
 
 from dllab.errors import UserError
-from dllab.speech.text import FIRST_PIECE_MAX_CHARS, SentenceCutter, chunks, clean, speakable
+from dllab.speech.text import FIRST_CLAUSE_MIN_CHARS, FIRST_PIECE_MAX_CHARS, SentenceCutter, chunks, clean, speakable
 
 LONG = ("Première phrase courte. Une deuxième phrase, un peu plus longue, avec des virgules, des incises "
         "et encore des mots pour dépasser la limite ! Troisième ? Quatrième: fin.\nNouveau paragraphe "
@@ -70,26 +70,30 @@ def test_speakable_means_a_letter_or_a_digit():
 
 
 def test_the_first_piece_of_an_answer_may_end_at_its_first_clause_so_its_clip_comes_sooner():
-    text = "Préparez la pâte brisée avec 250 g de farine, puis laissez-la reposer. Faites une compote, épaisse."
+    text = "Préparez la pâte avec 250 g de farine, puis laissez-la reposer. Faites une compote, épaisse."
     cutter = SentenceCutter(300, first_clause=True)
     pieces = [p for ch in text for p in cutter.feed(ch)] + cutter.rest()
-    assert pieces == ["Préparez la pâte brisée avec 250 g de farine,", "puis laissez-la reposer.",
+    assert pieces == ["Préparez la pâte avec 250 g de farine,", "puis laissez-la reposer.",
                       "Faites une compote, épaisse."]  # only the first sentence is cut at a comma
     short = SentenceCutter(300, first_clause=True)
     assert short.feed("Oui, la tarte se garde. ") == ["Oui, la tarte se garde."]  # "Oui," is too short a clip
-    assert SentenceCutter(300).feed(text) == ["Préparez la pâte brisée avec 250 g de farine, puis laissez-la reposer."]
+    assert SentenceCutter(300).feed(text) == ["Préparez la pâte avec 250 g de farine, puis laissez-la reposer."]
 
 
 def test_a_long_first_clause_is_cut_before_a_phrase_so_the_first_clip_stays_short():
-    text = "Une tarte aux pommes se garde deux jours à température ambiante sous une cloche, ou quatre au frais."
+    text = "Une tarte se garde deux jours à température ambiante sous une cloche, ou quatre au frais."
     at_once = SentenceCutter(300, first_clause=True)
     whole = at_once.feed(text + " ") + at_once.rest()
     streamed = SentenceCutter(300, first_clause=True)
     pieces = [p for ch in text + " " for p in streamed.feed(ch)] + streamed.rest()
     assert pieces == whole and " ".join(pieces) == text  # the same cut however the text arrives, no word lost
     first = pieces[0]
-    assert len(first) <= FIRST_PIECE_MAX_CHARS and first == "Une tarte aux pommes se garde deux jours"
+    assert len(first) <= FIRST_PIECE_MAX_CHARS and first == "Une tarte se garde deux jours"
     # with no phrase word in reach, it still never ends on a word that leans on the next (« à », « de »...)
     cutter = SentenceCutter(300, first_clause=True)
-    first = cutter.feed("La tarte Tatin est née à l'hôtel Tatin de Lamotte-Beuvron en Sologne vers 1880. ")[0]
-    assert first == "La tarte Tatin est née à l'hôtel Tatin" and len(first) <= FIRST_PIECE_MAX_CHARS
+    first, *rest = cutter.feed("La Tatin est née à l'hôtel Tatin de Lamotte-Beuvron en Sologne vers 1880. ")
+    assert first == "La Tatin est née à l'hôtel Tatin" and len(first) <= FIRST_PIECE_MAX_CHARS
+    # nor leaves a tail of a word or two to be said alone
+    cutter = SentenceCutter(300, first_clause=True)
+    first, tail = cutter.feed("Quelles sont les différentes variantes de la tarte ? ")
+    assert first == "Quelles sont les différentes" and len(tail) >= FIRST_CLAUSE_MIN_CHARS
