@@ -366,9 +366,10 @@ def speech_section(doc: Document, reports: Path, params: dict, machine: dict) ->
         Heading("Voices: intelligibility"),
         Paragraph(f"The `speech_evaluate` stage says {metrics['texts']['questions']} questions of "
                   f"data/eval/questions.yaml and {metrics['texts']['answers']} reference answers written from the "
-                  f"documents (data/eval/speech_answers.yaml) in both voices of the {metrics['engine']} engine, the "
-                  "answers piece by piece as the chatbot says them while it streams, and Whisper base (French) "
-                  "transcribes each clip. Word error rate: substitutions, deletions and insertions over the "
+                  f"documents (data/eval/speech_answers.yaml) in both voices of the {metrics['engine']} engine, each "
+                  "voice in the pieces the chatbot says its texts in (the answer voice's first piece short, as "
+                  "while an answer streams; the question voice's sentences whole, as a question is said), and "
+                  "Whisper base (French) transcribes each text. Word error rate: substitutions, deletions and insertions over the "
                   "reference words, after case, accents, punctuation and numbers written in digits are "
                   "normalised; Whisper itself errs on clean speech, and homophones such as « aux pommes » heard "
                   "as « au pomme » count as errors. The two voices are told apart by their median pitch "
