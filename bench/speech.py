@@ -184,15 +184,8 @@ def first_piece(params: dict, kokoro: Path, whisper: Path, stt: dict, limits: li
     voice as an answer is (cut with each limit) and heard by Whisper: WER and the first piece's synthesis time."""
     import re
 
-    from dllab.speech import text as speech_text
-
     def cut(sentence: str, limit: int) -> list[str]:
-        kept = speech_text.FIRST_PIECE_MAX_CHARS
-        speech_text.FIRST_PIECE_MAX_CHARS = limit or 10**9
-        try:
-            return sentences(sentence)
-        finally:
-            speech_text.FIRST_PIECE_MAX_CHARS = kept
+        return sentences(sentence, "answer", limit or 10**9)
 
     raw = " ".join(documents.read_text(encoding="utf-8").split())
     found = [s for s in re.split(r"(?<=[.!?])\s+", raw) if 60 <= len(s) <= 200]

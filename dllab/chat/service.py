@@ -235,18 +235,19 @@ class ChatService:
 
         # The question's clip is made while the turn waits for another's answer; with nobody ahead, once its
         # answer is planned: the judge's seconds on 2 cores are then not shared with the voice.
-        if self._model_lock.acquire(blocking=False):
-            timings["queue_wait_s"] = 0.0
-        else:
+        question_said = not self._model_lock.acquire(blocking=False)
+        if question_said:
             voice.say(question, "question")
             yield from self._wait_for_model(voice, timings, turn)  # takes self._model_lock
+        else:
+            timings["queue_wait_s"] = 0.0
         try:
             searching = time.perf_counter()
             hits = self.retriever.search(self.answerer.query(question, history), k=self.params["top_k"])
             self._check_wanted(turn)
             plan = turn.plan = self._plan(question, hits, history, turn)
             timings["retrieval_s"] = round(time.perf_counter() - searching, 3)
-            if not voice.given("question"):
+            if not question_said:
                 voice.say(question, "question")
             yield from self._audio_events(voice, timings, started)  # the question's clip, if said by now
             if plan.prompt is not None:
@@ -369,16 +370,10 @@ class _Voice:
         self._speaker, self._pool = speaker, pool
         self._queue: deque = deque()  # (role, future of an AudioClip), in the order given
         self.said: dict[str, list] = {"question": [], "answer": []}  # clips handed back
-        self._given: set[str] = set()
 
     def say(self, text: str, role: str) -> None:
-        self._given.add(role)
         if speakable(text):  # a sentence of marks alone ("**") has nothing to say
             self._queue.append((role, self._pool.submit(self._speaker.speak, text, role)))
-
-    def given(self, role: str) -> bool:
-        """Whether a text was given to say in ``role``'s voice."""
-        return role in self._given
 
     @property
     def waiting(self) -> bool:

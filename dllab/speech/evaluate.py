@@ -22,7 +22,7 @@ import yaml
 from dllab.errors import DataError
 from dllab.speech import measure, wav
 from dllab.speech.config import ROLES
-from dllab.speech.text import SentenceCutter
+from dllab.speech.text import FIRST_PIECE_MAX_CHARS, SentenceCutter
 
 SENTENCE_MAX_CHARS = 300  # as the chat service cuts an answer (dllab.chat.service.SENTENCE_MAX_CHARS)
 
@@ -64,10 +64,10 @@ def benchmark_texts(questions: list[str], answers: list[dict], first_questions: 
     return [Text("question", q) for q in questions] + [Text("answer", " ".join(a["answer"].split())) for a in answers]
 
 
-def sentences(text: str, role: str = "answer") -> list[str]:
+def sentences(text: str, role: str = "answer", first_piece_chars: int = FIRST_PIECE_MAX_CHARS) -> list[str]:
     """``text`` in the pieces the chat service says it in ``role``'s voice: an answer's first piece short (see
     ``SentenceCutter``), a question's sentences whole (the service says a question in one clip)."""
-    cutter = SentenceCutter(SENTENCE_MAX_CHARS, first_clause=role == "answer")
+    cutter = SentenceCutter(SENTENCE_MAX_CHARS, first_clause=role == "answer", first_piece_chars=first_piece_chars)
     return cutter.feed(text + " ") + cutter.rest()
 
 

@@ -90,8 +90,8 @@ FIRST_CLAUSE_MIN_CHARS = 20
 # The longest first piece: a neural voice on 2 cores makes a second of speech (~15 French characters) in about
 # 0.4 s, so 40 characters are ready about a second after they are written. A longer first clause is cut before a
 # word that opens a phrase (a preposition, a conjunction, a relative), where a speaker may pause. Chosen on
-# sentences of the documents, not the speech benchmark: 40 against 50 characters halved the first piece's wait
-# for +0.02 of Whisper's word error rate (`python bench/speech.py --first-piece 0 50 45 40`).
+# sentences of the documents, not the speech benchmark, by `python bench/speech.py --first-piece 0 50 45 40`
+# (the wait against Whisper's word error rate).
 FIRST_PIECE_MAX_CHARS = 40
 # (Not « de », « à », « en »: they open a noun's complement as often as a phrase, « la tarte aux pommes ».)
 _PHRASE_START = re.compile(r"\s+(?=(?:dans|avec|sans|sur|sous|pour|par|chez|entre|vers|pendant|avant|après|selon|"
@@ -109,12 +109,13 @@ class SentenceCutter:
     sentence longer than ``max_chars`` is cut at clause ends or between words (see ``chunks``), so the
     first words are spoken without waiting for a sentence that never ends. With ``first_clause`` the very
     first piece ends at the first clause end (a comma, a colon...) after ``FIRST_CLAUSE_MIN_CHARS``, and within
-    ``FIRST_PIECE_MAX_CHARS`` (else before the last word opening a phrase there): a neural voice takes about a
-    third of a clip's length to make it, so a short first clip is heard sooner.
+    ``first_piece_chars`` (else before the last word opening a phrase there): a neural voice takes about 0.4 of
+    a clip's length to make it on 2 cores, so a short first clip is heard sooner.
     """
 
-    def __init__(self, max_chars: int, first_clause: bool = False):
+    def __init__(self, max_chars: int, first_clause: bool = False, first_piece_chars: int = FIRST_PIECE_MAX_CHARS):
         self.max_chars = max_chars
+        self.first_piece_chars = first_piece_chars
         self._pending = ""
         self._first = first_clause
 
@@ -139,14 +140,14 @@ class SentenceCutter:
         clause = _CLAUSE_BREAK.search(self._pending, FIRST_CLAUSE_MIN_CHARS)
         if clause is not None and (end is None or clause.start() < end.start()):
             end = clause
-        if end is not None and end.start() <= FIRST_PIECE_MAX_CHARS:
+        if end is not None and end.start() <= self.first_piece_chars:
             return end.end()
-        if end is None and len(self._pending) < FIRST_PIECE_MAX_CHARS + FIRST_CLAUSE_MIN_CHARS:
+        if end is None and len(self._pending) < self.first_piece_chars + FIRST_CLAUSE_MIN_CHARS:
             return None  # the first clause may still end within reach
         # The first clause is longer: cut before the last phrase opening within the limit (else between words)
         # that leaves FIRST_CLAUSE_MIN_CHARS or more to the clause's end: a tail of a word or two said alone
         # (« aux pommes ? ») is heard as nothing.
-        last = min(FIRST_PIECE_MAX_CHARS,
+        last = min(self.first_piece_chars,
                    (end.start() if end is not None else len(self._pending)) - FIRST_CLAUSE_MIN_CHARS)
         head = self._pending[:last + 1]
         phrases = [m.start() for m in _PHRASE_START.finditer(head, FIRST_CLAUSE_MIN_CHARS)]
