@@ -27,7 +27,7 @@ from typing import Iterator, Sequence
 
 from dllab.chat import questions as q
 from dllab.chat.prompt import NOT_FOUND, build_prompt, question_language
-from dllab.rag.sentences import Quote, rank_quotes, units
+from dllab.rag.sentences import Quote, enumerates, rank_quotes, units
 from dllab.rag.structure import ITEM, STEP
 
 INVITATION = ("Bonjour ! Posez-moi une question sur les documents, par exemple « Comment faire … ? » ou "
@@ -216,7 +216,8 @@ class Answerer:
             heading = set(q.words(chunks[0].section.split(" — ")[-1]))
             present = heading | set(q.words(" ".join(u.text for _, u in found)))
             covered = (sum(uses(heading, w) for w in specific), sum(uses(present, w) for w in specific))
-            shaped = sum(u.role == wanted or (wanted == ITEM and u.role == "list") for _, u in found)
+            shaped = sum(u.role == wanted and enumerated_in(u.text, specific) or (wanted == ITEM and u.role == "list")
+                         for _, u in found)
             # a section of instructions without numbers (« Étalez la pâte… Faites cuire… ») is a procedure too
             instructions = sum(bool(_IMPERATIVE.match(u.text)) for _, u in found)
             shape = (0 if shaped >= (2 if kind == q.PROCEDURE else 3) else
@@ -233,6 +234,13 @@ class Answerer:
                                                 default=0.0)))
         covered, shape, key, found = pool[0]
         budget = STRUCTURED_CHARS * self.params["answer_chars"]
+        if shape == 2 and kind == q.PROCEDURE:
+            # a section named after it only describes it; a step titled with it (« Étape 1 : préparer la pâte
+            # brisée ») says how to make it
+            titled = titled_step(scored, specific)
+            if titled is not None:
+                key, step = titled
+                return cite(hits, candidates[key], within(step, budget))
         if shape == 2:
             if not covered[0]:
                 return None  # no section is about it and none has the structure asked for: the best sentences
@@ -361,6 +369,36 @@ def one_step(found, specific: list[str], cosines: dict) -> list | None:
         return None
     best = max(covering, key=lambda number: max(cosines.get(u.text, 0.0) for _, u in steps[number]))
     return steps[best]
+
+
+def enumerated_in(text: str, specific: list[str]) -> bool:
+    """Whether a unit is an item of the list asked for: a bulleted item, or an item of a list written as prose
+    (« Le deuxième secret est… ») whose enumerated word is one of the question's subject words (« les
+    secrets »); « La deuxième erreur… » is not an item of « quelles variétés… »."""
+    noun = enumerates(text)
+    return noun is None or any(uses({fold_word(noun)}, w) for w in specific)
+
+
+def fold_word(word: str) -> str:
+    folded = q.words(word)
+    return folded[0] if folded else ""
+
+
+def titled_step(scored, specific: list[str]):
+    """(section key, the step's units) of the first section's step whose first sentence uses every one of the
+    question's subject words, else None."""
+    if not specific:
+        return None
+    for _, _, key, found in scored:
+        steps: dict[int, list] = {}
+        for n, u in found:
+            if u.step is not None:
+                steps.setdefault(u.step, []).append((n, u))
+        for mine in steps.values():
+            title = set(q.words(mine[0][1].text))
+            if mine[0][1].role == STEP and all(uses(title, w) for w in specific):
+                return key, mine
+    return None
 
 
 def steps_of(found, budget: int) -> list[tuple[int, object]]:

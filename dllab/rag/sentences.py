@@ -33,6 +33,12 @@ _ENDS_SENTENCE = re.compile(r"[.!?…:;»)]\s*$")
 _ABOUT_DOCUMENT = re.compile(r"^(ce|cet|cette|le présent|this|the present)\s+(document|texte|guide|livret|fichier|"
                              r"page|chapitre|article|text|file|chapter|article)\b", re.IGNORECASE)
 _BULLET = re.compile(r"^[•●▪◦‣∙–-]\s+")
+# A paragraph opening with an ordinal (« Le deuxième secret est… », « The third step… ») is an item of a list
+# written as prose; the word after the ordinal names what the list enumerates.
+_ORDINAL = re.compile(r"^(?:(?:le|la|les|l'|un|une|the|a|an)\s*)?(?:premi[eè]re?|deuxi[eè]me|second(?:e)?|troisi[eè]me|"
+                      r"quatri[eè]me|cinqui[eè]me|sixi[eè]me|septi[eè]me|huiti[eè]me|neuvi[eè]me|dixi[eè]me|"
+                      r"derni[eè]re?|first|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last)\s+(\w+)",
+                      re.IGNORECASE)
 # A whole sentence starts like one: a capital, a digit, a bullet, a quote or an opening bracket.
 _STARTS_SENTENCE = re.compile(r"^[«\"'(\[A-ZÀ-ÖØ-Þ0-9•–-]")
 
@@ -67,7 +73,8 @@ def units(passage: str) -> list[Unit]:
     A unit is a whole sentence, or a list with its introduction (« Pour la pâte brisée : • 250 g de farine
     … ») joined into one. Headings and the cut-off words an overlapping chunk starts with are dropped; a
     very short sentence (« Oui. ») is joined to the sentence after it. A question (a FAQ's heading) is
-    kept, flagged: it is never quoted.
+    kept, flagged: it is never quoted. A paragraph opening with an ordinal (« Le deuxième secret est… ») is
+    an item: its first sentence is one entry of a list written as prose.
     """
     found: list[list] = []  # [texts, role, step, line_start]
     lines = passage.split("\n")
@@ -97,6 +104,7 @@ def units(passage: str) -> list[Unit]:
                 continue
             first = i == 0 or (kept == 0 and bool(pending))
             found.append([[pending + sentence], STEP if first and step is not None else
+                          ITEM if i == 0 and not pending and role != QUESTION and _ORDINAL.match(sentence) else
                           (QUESTION if role == QUESTION else "text"), step if first else None, first])
             pending, kept = "", kept + 1
         if pending and kept:
@@ -112,6 +120,12 @@ def units(passage: str) -> list[Unit]:
             asks = text.rstrip().endswith("?")
             out.append(Unit(text, asks, "text" if role == QUESTION else role, step, first))
     return out
+
+
+def enumerates(text: str) -> str | None:
+    """What an item of a list written as prose enumerates (« Le deuxième secret est… » → « secret »), else None."""
+    found = _ORDINAL.match(text)
+    return found.group(1) if found else None
 
 
 def quotable(passage: str) -> list[tuple[str, bool]]:

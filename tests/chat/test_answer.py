@@ -152,3 +152,57 @@ def test_a_faq_answers_lone_yes_or_no_is_quoted_only_for_a_yes_no_question():
         "La pâte se prépare la veille et se garde deux jours au réfrigérateur."]  # the rest still verbatim
     asked = answerer.plan("Peut-on garder la pâte au réfrigérateur ?", faq, [])
     assert asked.kind == "yes_no" and asked.quotes[0].text.startswith("Oui. La pâte se prépare")
+
+
+class Sections(Close):
+    """A stand-in retriever over a few sections (heading, text), each one chunk; every sentence equally close."""
+
+    def __init__(self, sections):
+        self._chunks = {("doc.txt", n): [SimpleNamespace(text=text, section=heading, chunk_id=f"c{n}")]
+                        for n, (heading, text) in enumerate(sections)}
+        self.texts = [chunks[0].text for chunks in self._chunks.values()]
+
+    def sections(self):
+        return self._chunks
+
+
+DETAIL = ("Il demande un peu d'attention, beaucoup de patience et un four que l'on connaît bien, car chaque four "
+          "chauffe à sa manière et les temps donnés par les livres ne sont que des repères à ajuster.")
+BOOK = [("La pâte brisée", "La pâte brisée est la plus courante. Elle se compose de farine, de beurre et d'eau."),
+        ("La recette", "Étape 1 : préparer la pâte brisée.\nMélangez la farine et le beurre froid.\n"
+                       "Étape 2 : cuire la tarte.\nEnfournez la tarte quarante minutes."),
+        ("Les secrets", "\n".join(f"{secret} {DETAIL}" for secret in (
+            "Le premier secret est une pâte bien cuite.", "Le deuxième secret est le choix des fruits.",
+            "Le troisième secret est la finition au sucre."))),
+        ("Les erreurs", "La première erreur est un fond détrempé.\nLa deuxième erreur est une pâte trop dure.\n"
+                        "La troisième erreur est un four froid."),
+        ("Les fruits", "Les variétés conseillées sont la reinette et la boskoop. La golden est plus douce."),
+        ("Le service", "On sert la tarte tiède, avec une boule de glace."),
+        ("La conservation", "La tarte se garde deux jours sous une cloche.")]
+
+
+def test_a_list_written_as_prose_answers_a_list_of_what_it_enumerates_and_nothing_else():
+    from dllab.rag.sentences import enumerates, units
+
+    assert enumerates("Le deuxième secret est le choix des fruits.") == "secret"
+    assert enumerates("La pâte brisée est la plus courante.") is None
+    assert [u.role for u in units(BOOK[2][1])] == ["item", "text"] * 3
+    answerer = Answerer(Sections(BOOK), None, QUOTE)
+    hits = [chunks[0] for chunks in answerer.retriever.sections().values()]
+    secrets = answerer.plan("Quels sont les secrets d'une bonne tarte ?", hits, [])
+    assert secrets.kind == "list" and [q.text for q in secrets.quotes] == [
+        "Le premier secret est une pâte bien cuite.", "Le deuxième secret est le choix des fruits.",
+        "Le troisième secret est la finition au sucre."]
+    varieties = answerer.plan("Quelles variétés de fruits sont conseillées ?", hits, [])
+    assert not any("erreur" in q.text for q in varieties.quotes)  # the errors enumerate errors, not varieties
+    assert varieties.quotes[0].text.startswith("Les variétés conseillées")
+
+
+def test_how_to_make_what_a_section_only_describes_is_answered_by_the_step_titled_with_it():
+    answerer = Answerer(Sections(BOOK), None, QUOTE)
+    hits = [chunks[0] for chunks in answerer.retriever.sections().values()]
+    plan = answerer.plan("comment on fait la pâte brisée", hits, [])
+    assert plan.kind == "procedure" and [q.text for q in plan.quotes] == [
+        "Étape 1 : préparer la pâte brisée.", "Mélangez la farine et le beurre froid."]
+    described = answerer.plan("Qu'est-ce que la pâte brisée ?", hits, [])
+    assert described.quotes[0].text == "La pâte brisée est la plus courante."  # not a procedure: as before
