@@ -30,7 +30,8 @@ def timed(function, *args, **kwargs):
 def synthetic_index(folder: Path, texts: list[str], size: int, params: dict, dimension: int, seed: int = 0) -> float:
     """Write ``size`` chunks of shuffled document words with random unit vectors; return the seconds it took."""
     from dllab.rag.chunking import Chunk, chunk_id
-    from dllab.rag.index import Changed, add_chunks, create_collection, mark_ready, open_client
+    from dllab.rag.index import Changed, add_chunks
+    from dllab.rag.store import create_collection, mark_ready, open_client
 
     rng = np.random.default_rng(seed)
     words = " ".join(texts).split()

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from dllab.chat.download import REMOTE_MARKER, check_gguf, is_remote
+from dllab.chat.prompt import STOP
 from dllab.errors import UserError
 
 log = logging.getLogger("chat.llm")
 
-# Small models sometimes go on to invent the next turn in the prompt's own format: stop there.
-STOP = ["\nQuestion:", "\nPassages:"]
 MISSING_MODEL = "run `dvc repro llm_download` (or `python stages/llm_download.py`) to fetch it"
 
 

@@ -15,6 +15,8 @@ from typing import Callable, Sequence
 # rounded up so that templates wordier than ChatML (Mistral's [INST]) still fit.
 MESSAGE_OVERHEAD = 8
 SAFETY_MARGIN = 16
+# Small models sometimes go on to invent the next turn in the prompt's own format: stop there.
+STOP = ["\nQuestion:", "\nPassages:"]
 
 # Short, plain instructions: small models (SmolLM2-135M) follow them far better than long ones, and
 # asking them to cite passage numbers made them talk about the numbers instead of the answer.

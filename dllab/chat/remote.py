@@ -24,7 +24,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from dllab.chat.download import base_url
-from dllab.chat.llm import STOP
+from dllab.chat.prompt import STOP
 
 log = logging.getLogger("chat.remote")
 

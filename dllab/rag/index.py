@@ -25,12 +25,13 @@ from dllab.files import atomic_dir
 from dllab.rag.chunking import Chunk, check_sizes, chunk_document
 from dllab.rag.config import DEFAULTS
 from dllab.rag.documents import DocumentProblem, list_files, load_document
+from dllab.rag.store import FolderStore, mark_ready
 
 log = logging.getLogger(__name__)
 
-COLLECTION = "knowledge_base"
 # What shapes the stored chunks and vectors besides the params: these modules' source and these packages.
-FINGERPRINT_MODULES = ("documents.py", "structure.py", "chunking.py", "sentences.py", "embeddings.py", "index.py")
+FINGERPRINT_MODULES = ("documents.py", "structure.py", "chunking.py", "sentences.py", "embeddings.py", "index.py",
+                       "store.py")
 # What stores and reads the text whatever the embedder; the embedder's own packages come from its registry.
 FINGERPRINT_PACKAGES = ("chromadb", "pypdf")
 NO_TEXT_KINDS = ("no_text", "empty")
@@ -99,35 +100,6 @@ def build_index(docs_dir: str | Path, index_dir: str | Path, params: dict) -> di
     return stats
 
 
-class FolderStore:
-    """The embedded index: a Chroma folder, with the sentence vectors in ``sentences.npz`` beside it.
-    (``dllab.rag.server.ServerStore`` is the same for a Chroma server.)"""
-
-    def __init__(self, folder: str | Path):
-        self.folder = Path(folder)
-        self.client = open_client(folder)
-
-    def existing(self):
-        return _existing_collection(self.client)
-
-    def create(self, metadata: dict, replace: bool):
-        """A new empty collection; ``replace``: the existing one and its sentence vectors are dropped first."""
-        from dllab.rag.sentences import VECTORS_FILE
-
-        if replace:
-            self.client.delete_collection(COLLECTION)
-            (self.folder / VECTORS_FILE).unlink(missing_ok=True)  # vectors of another model
-        return create_collection(self.client, metadata)
-
-    def update_vectors(self, chunk_texts: list[str], model_loader, batch_size: int) -> dict:
-        from dllab.rag.sentences import update_vectors
-
-        return update_vectors(self.folder, chunk_texts, model_loader, batch_size)
-
-    def close(self) -> None:
-        self.client.close()
-
-
 def code_fingerprint(embedding_model: str) -> str:
     """sha256 of the reading, chunking and embedding code and of the versions of the packages it calls, the
     embedding model's own (``dllab.rag.embeddings.packages``) included."""
@@ -145,14 +117,6 @@ def code_fingerprint(embedding_model: str) -> str:
         except PackageNotFoundError:
             digest.update(f"{package} absent\0".encode())
     return digest.hexdigest()[:16]
-
-
-def open_client(index_dir: str | Path):
-    """A Chroma client on ``index_dir``, without usage telemetry (it would try the network)."""
-    import chromadb
-    from chromadb.config import Settings
-
-    return chromadb.PersistentClient(path=str(index_dir), settings=Settings(anonymized_telemetry=False))
 
 
 def _update(store, root: Path, files: list[Path], params: dict, force_rebuild: str | None = None) -> dict:
@@ -222,15 +186,6 @@ def _summary(collection, files: list[Path], plan: Plan, indexed: dict[str, Index
     }
 
 
-def _existing_collection(client):
-    from chromadb.errors import NotFoundError
-
-    try:
-        return client.get_collection(COLLECTION, embedding_function=None)
-    except NotFoundError:
-        return None
-
-
 def _wanted(params: dict) -> dict:
     """The collection metadata that must match for the stored vectors and chunks to be reused."""
     return {"embedding_model": params["embedding_model"], "chunk_size": params["chunk_size"],
@@ -252,17 +207,6 @@ def _new_collection(store, params: dict, existing, rebuilt: str | None):
         log.info("rebuilding the index: %s", rebuilt)
     metadata = {**_wanted(params), "dimension": dimension(load_model(params["embedding_model"]))}
     return store.create(metadata, replace=existing is not None)
-
-
-def create_collection(client, metadata: dict, name: str = COLLECTION):
-    """An empty collection for cosine search; ``state`` becomes 'ready' once its build has finished."""
-    return client.create_collection(name, configuration={"hnsw": {"space": "cosine"}},
-                                    metadata={**metadata, "state": "building"}, embedding_function=None)
-
-
-def mark_ready(collection, lexical_weight: float) -> None:
-    """Record that the build finished, and the ranking weight searches of this index use."""
-    collection.modify(metadata={**collection.metadata, "state": "ready", "lexical_weight": lexical_weight})
 
 
 def _indexed_files(collection) -> dict[str, Indexed]:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from dllab.errors import UserError
-from dllab.rag.index import COLLECTION, open_client
+from dllab.rag.store import COLLECTION, open_client
 from dllab.rag.lexical import BM25
 from dllab.rag.server import read_manifest
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from dllab.errors import DataError, UserError
 from dllab.files import atomic_dir, write_json
-from dllab.rag.index import COLLECTION, create_collection
+from dllab.rag.store import COLLECTION, create_collection
 
 log = logging.getLogger("rag.server")
 
@@ -78,7 +78,7 @@ def build_on_server(url: str, index_dir: str | Path, update: Callable) -> dict:
 
 
 class ServerStore:
-    """One build's new version on the server; the same interface as ``dllab.rag.index.FolderStore``."""
+    """One build's new version on the server; the same interface as ``dllab.rag.store.FolderStore``."""
 
     def __init__(self, client):
         self.client = client

@@ -10,7 +10,7 @@ from tests.rag.conftest import HISTORY, PDF_PAGES, RECIPE, SMALL_PARAMS, make_pd
 
 
 def ids_by_file(index_dir) -> dict[str, set[str]]:
-    from dllab.rag.index import COLLECTION, open_client
+    from dllab.rag.store import COLLECTION, open_client
 
     client = open_client(index_dir)
     try:
