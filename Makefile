@@ -26,7 +26,7 @@ bench: setup
 	python bench/speech.py
 	python bench/serve.py
 	python bench/ddp.py
-	python bench/web.py
+	python bench/lab_routes.py
 	python bench/hostile.py
 
 # The page's sections in headless Chromium, on the pipeline's models: reports/web/*.png (shown in the README).

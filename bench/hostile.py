@@ -2,7 +2,7 @@
 
 On the real server (`web/serve.py`, waitress) with the pipeline's model and index and the default params,
 in generate mode (the slow path: SmolLM2 writes each answer), four measures with their targets:
-- the whole battery of malformed requests (dllab/chat/mistakes.py: every route, and what waitress itself
+- the whole battery of malformed requests (tests/support/mistakes.py: every route, and what waitress itself
   refuses): responses >= 500 and 200 streams that then send an ``error`` event (goal: 0 and 0);
 - departures: 40 /chat/stream clients at once (16 places; a late one takes the place of one that has left,
   else 503), each reads one event and leaves; the next question comes at once: its status (goal: 200, not
@@ -19,13 +19,15 @@ import argparse
 import json
 import os
 import socket
+import sys
 import tempfile
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # web/ and tests/ are not installed packages
 
 from serve import _stats, _with_answer_mode  # bench/serve.py
 
@@ -35,7 +37,7 @@ BODY_BYTES = 10_000_000
 
 
 def main() -> None:
-    from dllab.chat.client import running_server, wait_until_loaded
+    from web.client import running_server, wait_until_loaded
     from dllab.chat.config import CHAT_SPEC, SERVE_KEYS
     from dllab.files import write_json
     from dllab.params import load_section
@@ -100,15 +102,10 @@ def main() -> None:
 
 
 def battery_counts(url: str) -> dict:
-    import importlib.util
+    from tests.support.mistakes import run_battery
+    from web.responses import SECURITY_HEADERS
 
-    from dllab.chat.mistakes import run_battery
-
-    # Loaded by path: in this folder, `web` is bench/web.py.
-    spec = importlib.util.spec_from_file_location("web_responses", REPO / "web" / "responses.py")
-    responses = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(responses)
-    records = run_battery(url, responses.SECURITY_HEADERS)
+    records = run_battery(url, SECURITY_HEADERS)
     return {"requests": len(records), "responses_5xx": sum(r["status"] >= 500 for r in records),
             "streams_200_then_error": sum(r["streamed_error"] for r in records),
             "answers_4xx": sum(400 <= r["status"] < 500 for r in records),
@@ -121,7 +118,7 @@ def depart_and_ask_again(url: str, questions: list[str], clients: int, round_: i
     """``clients`` streams at once, each reading one event then closing; then the next questions."""
     import http.client
 
-    from dllab.chat.client import get
+    from web.client import get
 
     host, port = url.removeprefix("http://").split(":")
 
@@ -176,7 +173,7 @@ def _timed_stream(url: str, question: str, since: float, answered: threading.Eve
 
 
 def _timed_chat(url: str, question: str) -> dict:
-    from dllab.chat.client import post_json
+    from web.client import post_json
 
     started = time.perf_counter()
     status, _, body = post_json(url, "/chat", {"question": question})
@@ -216,7 +213,7 @@ def health_beside_a_crowd(url: str, idle: int, slow: int, requests: int) -> dict
 
 
 def _health_times(url: str, count: int) -> list:
-    from dllab.chat.client import get
+    from web.client import get
 
     times = []
     for _ in range(count):

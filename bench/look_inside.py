@@ -10,14 +10,17 @@ Run: `python bench/look_inside.py` (about a minute).
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # web/ and tests/ are not installed packages
+
 
 def main() -> None:
-    from web import _canvas_png, _stats_ms  # bench/web.py: this script's folder comes first on sys.path
-    from dllab.chat.client import get, post, post_json, running_server, wait_until_loaded
+    from lab_routes import _canvas_png, _stats_ms  # bench/lab_routes.py
+    from web.client import get, post, post_json, running_server, wait_until_loaded
     from dllab.files import write_json
     from dllab.mnist.idx import read_idx
     from dllab.runtime import machine_description

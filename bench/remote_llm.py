@@ -8,21 +8,25 @@ goes first. Greedy decoding (temperature 0) so both sides write the same tokens.
 (tokens after the first over the time since the first, as the chat service counts them) and time to first
 token; writes medians, the remote/in-process ratios and the machine to reports/bench/remote_llm.json.
 OpenMP wait policies: the server's ``--server-policy`` (PASSIVE by default: that server needs it, see
-``dllab.chat.client.running_llama_server``), in process ``--in-process-policy`` (default: none set, as the chat
+``web.client.running_llama_server``), in process ``--in-process-policy`` (default: none set, as the chat
 server runs; PASSIVE on both sides measures the HTTP and SSE path alone).
 Run: `python bench/remote_llm.py` (about 2 minutes on 2 quiet cores).
 """
 import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # web/ and tests/ are not installed packages
 
 
 def main() -> None:
     policy = _option("--in-process-policy", "default")
     if policy != "default":
         os.environ["OMP_WAIT_POLICY"] = policy  # before llama.cpp's OpenMP runtime starts
-    from dllab.chat.client import running_llama_server
+    from web.client import running_llama_server
     from dllab.chat.config import LLM_SPEC, MODEL_KEYS
     from dllab.chat.llm import ChatModel
     from dllab.chat.prompt import build_prompt

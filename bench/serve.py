@@ -21,6 +21,9 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # web/ and tests/ are not installed packages
 
 from dllab.chat.config import CHAT_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS
 from dllab.chat.llm import ChatModel
@@ -32,7 +35,7 @@ def main() -> None:
         return direct_worker(*sys.argv[2:])
     import psutil
 
-    from dllab.chat.client import running_server, stream_chat, wait_until_loaded
+    from web.client import running_server, stream_chat, wait_until_loaded
     from dllab.files import write_json
     from dllab.rag.evaluate import load_questions
     from dllab.runtime import machine_description
@@ -194,8 +197,8 @@ def direct_worker(model_path: str, params_path: str) -> None:
 
 def bad_request_battery(url: str) -> dict:
     """Every client mistake of the battery, to both chat routes of the real server: how many got a 5xx."""
-    from dllab.chat.client import post
-    from dllab.chat.mistakes import BAD_REQUESTS
+    from web.client import post
+    from tests.support.mistakes import BAD_REQUESTS
 
     statuses = []
     for body, content_type, status, _ in BAD_REQUESTS:
@@ -209,7 +212,7 @@ def bad_request_battery(url: str) -> dict:
 def under_load(url: str, pool, questions: list[str], clients: int, seconds: float, clip_url: str) -> dict:
     """``clients`` clients ask again and again for ``seconds`` (a refused one asks again 0.5 s later), more
     than the queue holds; one more client meanwhile reads /health, the page, a script and a clip in turn."""
-    from dllab.chat.client import get, post_json
+    from web.client import get, post_json
 
     stop_at = time.monotonic() + seconds
     refusals, light = [], {path: [] for path in ("/health", "/", "/static/app.js", clip_url)}

@@ -22,9 +22,12 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # web/ and tests/ are not installed packages
 
 import numpy as np
 
@@ -117,7 +120,7 @@ def server(params_file: Path, recording: bytes, repeats: int) -> dict:
     empty audio cache: the turn's clips are made, not found)."""
     import psutil
 
-    from dllab.chat.client import get, post, running_server, stream_chat
+    from web.client import get, post, running_server, stream_chat
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as audio, \

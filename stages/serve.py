@@ -2,8 +2,12 @@
 each answer has sources and two voices and that the first question's clip, sent back to /transcribe, gives
 its text; write reports/serve/metrics.json, and stop the server."""
 import argparse
+import sys
 import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # web/ and tests/ are not installed packages
 
 from dllab.chat.config import CHAT_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS
 from dllab.cli import run
@@ -29,8 +33,8 @@ def main() -> None:
     load_section(args.params, "tts", TTS_SPEC, only=TTS_KEYS)
     load_section(args.params, "stt", STT_SPEC, only=STT_KEYS)
 
-    from dllab.chat.client import running_server
-    from dllab.chat.serve_check import ask_and_check, summarise, transcribe_check
+    from web.client import running_server
+    from web.serve_check import ask_and_check, summarise, transcribe_check
     from dllab.files import write_json
     from dllab.rag.evaluate import load_questions
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from dllab.chat.requests import body_limit
+from web.schemas import body_limit
 from dllab.chat.service import CHAT_BUILD, Busy, ChatService, Departed
 from dllab.errors import UserError
 from dllab.lab import Lab, LabFiles

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, send_file
 
-from dllab.chat.requests import parse_chat_request
+from web.schemas import parse_chat_request
 from dllab.chat.service import ChatService
 from dllab.lazy import Unavailable
 from web.responses import event_stream, json_body, json_error

@@ -19,7 +19,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask
 
-from dllab.chat.requests import body_limit
+from web.schemas import body_limit
 from dllab.errors import UserError
 from web.mnist_routes import MAX_BODY_BYTES as DIGIT_BODY_BYTES
 from web.responses import SECURITY_HEADERS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from dllab.chat.requests import BadRequest
+from web.schemas import BadRequest
 from dllab.lab import Lab
 from dllab.mnist.predict import pixels_from_json, pixels_from_png
 from web.responses import json_body

@@ -7,7 +7,7 @@ from typing import Iterable, Iterator
 
 from flask import Response, jsonify, request
 
-from dllab.chat.requests import BadRequest, decode_json
+from web.schemas import BadRequest, decode_json
 
 log = logging.getLogger("web")
 

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from dllab.chat.download import base_url
 from dllab.chat.prompt import STOP
+from dllab.sse import events
 
 log = logging.getLogger("chat.remote")
 
@@ -149,11 +150,9 @@ class RemoteChatModel:
 
 
 def _pieces(lines: Iterator[str], url: str) -> Iterator[str]:
-    """The ``delta.content`` of each Server-Sent Event ``data:`` line, until ``data: [DONE]``."""
-    for line in lines:
-        if not line.startswith("data:"):
-            continue  # blank separators, comments, event names
-        data = line[5:].strip()
+    """The ``delta.content`` of each Server-Sent Event's data, until ``data: [DONE]``. Each ``data:`` line is a
+    whole JSON chunk, also from a server that leaves out the blank lines between events."""
+    for data in (line.strip() for _, joined in events(lines) for line in joined.split("\n")):
         if data == "[DONE]":
             return
         try:

@@ -7,7 +7,7 @@ from contextlib import ExitStack
 import pytest
 import yaml
 
-from dllab.chat.client import get, post_json, running_llama_server, running_server, stream_chat
+from web.client import get, post_json, running_llama_server, running_server, stream_chat
 from dllab.chat.config import LLM_SPEC
 from dllab.chat.download import REMOTE_MARKER, fetch_llm
 from dllab.chat.llm import ChatModel, load_model
@@ -41,7 +41,7 @@ class LlamaServer:
 
 @pytest.fixture(scope="module")
 def llama(tmp_path_factory):
-    from dllab.chat.client import free_port
+    from web.client import free_port
 
     server = LlamaServer(helpers.model_file(tmp_path_factory.getbasetemp()), free_port())
     server.start()
@@ -123,7 +123,7 @@ def test_a_server_that_accepts_but_never_answers_times_out(tmp_path):
 
 
 def test_a_server_that_is_down_is_a_503_before_the_turn_starts(chat_service):
-    from dllab.chat.client import free_port
+    from web.client import free_port
     from dllab.chat.service import Busy, ChatService
 
     _, chat, _ = helpers.sections()

@@ -1,7 +1,7 @@
 """The chat service with the real model, a real index of tests/chat/docs and real espeak-ng."""
 import pytest
 
-from dllab.chat.client import is_wav
+from web.client import is_wav
 from dllab.chat.service import Busy, ChatService
 from dllab.errors import UserError
 from tests.chat import helpers

@@ -92,7 +92,7 @@ def chroma_server(tmp_path_factory):
     import subprocess
     import tempfile
 
-    from dllab.chat.client import free_port, wait_until_answering
+    from web.client import free_port, wait_until_answering
     from tests.conftest import BIN
 
     port = free_port()

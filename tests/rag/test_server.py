@@ -121,7 +121,7 @@ def test_the_stage_with_chroma_url_and_its_mistakes(docs, tmp_path, on_server):
     assert json.loads((tmp_path / "index.json").read_text())["chunks"] > 4
     assert (tmp_path / "index" / MANIFEST).is_file()
 
-    from dllab.chat.client import free_port
+    from web.client import free_port
 
     down = stage(f"http://127.0.0.1:{free_port()}")
     assert down.returncode == 2
@@ -132,7 +132,7 @@ def test_the_stage_with_chroma_url_and_its_mistakes(docs, tmp_path, on_server):
 
 
 def test_a_server_index_whose_server_is_gone_says_so(tmp_path):
-    from dllab.chat.client import free_port
+    from web.client import free_port
 
     (tmp_path / MANIFEST).write_text(json.dumps({"chroma_url": f"http://127.0.0.1:{free_port()}"}))
     with pytest.raises(UserError, match="no Chroma server answers there"):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dllab.chat.client import running_server
+from web.client import running_server
 from tests.chat import helpers
 from tests.conftest import REPO, copy_repo, run_in
 from tests.speech import models as speech_models

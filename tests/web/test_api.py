@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from dllab.chat.client import is_wav
-from dllab.chat.mistakes import BAD_REQUESTS
+from web.client import is_wav
+from tests.support.mistakes import BAD_REQUESTS
 from tests.chat import helpers
 
 QUESTION = "Quel est le secret d'une bonne tarte aux pommes ?"

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from dllab.chat.client import running_server
+from web.client import running_server
 
 pytestmark = pytest.mark.slow
 

@@ -11,8 +11,8 @@ import time
 import pytest
 import yaml
 
-from dllab.chat.client import get, post_json, raw_request, request_bytes, running_server
-from dllab.chat.mistakes import RAW_MISTAKES, run_battery
+from web.client import get, post_json, raw_request, request_bytes, running_server
+from tests.support.mistakes import RAW_MISTAKES, run_battery
 from tests.web.test_server import QUESTIONS, health, open_stream, read_events, serve, server_args
 from web.responses import SECURITY_HEADERS
 
@@ -173,7 +173,7 @@ def test_a_connection_limit_beyond_the_open_files_allowed_is_refused_at_start_up
     import subprocess
     import sys
 
-    from dllab.chat.client import SERVE_SCRIPT
+    from web.client import SERVE_SCRIPT
 
     limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))  # noqa: E731  (ulimit -n 256)
     failed = subprocess.run([sys.executable, str(SERVE_SCRIPT), "--port", "0"], capture_output=True, text=True,

@@ -24,7 +24,7 @@ def experiment_repo(tmp_path_factory, mnist_raw):
 
 @pytest.fixture(scope="module")
 def inspect_server(tmp_path_factory, lab_files):
-    from dllab.chat.client import running_server
+    from web.client import running_server
     from tests.chat import helpers
 
     folder = tmp_path_factory.mktemp("inspect-server")
@@ -171,7 +171,7 @@ def test_an_experiments_network_can_be_chosen_and_reads_the_same_drawing(browser
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    from dllab.chat.client import running_server
+    from web.client import running_server
     from tests.conftest import BIN
 
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(experiment_repo)}

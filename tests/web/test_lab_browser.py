@@ -165,7 +165,7 @@ def test_without_the_chats_files_the_page_says_which_stages_to_run(browser, tmp_
 
     from selenium.webdriver.common.by import By
 
-    from dllab.chat.client import running_server
+    from web.client import running_server
     from tests.chat import helpers
 
     params = tmp_path / "params.yaml"

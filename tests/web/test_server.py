@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
-from dllab.chat.client import SERVE_SCRIPT, get, is_wav, post, post_json, running_server, stream_chat
-from dllab.chat.mistakes import BAD_REQUESTS
+from web.client import SERVE_SCRIPT, get, is_wav, post, post_json, running_server, stream_chat
+from tests.support.mistakes import BAD_REQUESTS
 from tests.chat import helpers
 
 pytestmark = pytest.mark.slow

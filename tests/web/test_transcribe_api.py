@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from dllab.chat.client import post, running_server
+from web.client import post, running_server
 from dllab.speech import measure, wav
 from tests.chat import helpers
 

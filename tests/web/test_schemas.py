@@ -1,6 +1,6 @@
 import pytest
 
-from dllab.chat.requests import BadRequest, body_limit, decode_json, parse_chat_request
+from web.schemas import BadRequest, body_limit, decode_json, parse_chat_request
 
 LIMITS = {"max_question_chars": 50, "max_history_messages": 2, "max_message_chars": 20}
 

@@ -6,22 +6,26 @@ round trip (POST /mnist/predict with a 280×280 PNG of an MNIST test digit, as t
 goal p95 <= 50 ms); each language model's first piece through POST /lm/generate (goal <= 300 ms) and its
 pieces per second; the search round trip (GET /search?q=…&k=4 for each evaluation question, asked for
 the first time so its embedding is computed: goal p95 <= 50 ms, and again, cached).
-Writes reports/bench/web.json with the machine and its load. Run: `python bench/web.py` (about 1 minute).
+Writes reports/bench/lab_routes.json with the machine and its load. Run: `python bench/lab_routes.py` (about 1 minute).
 """
 import argparse
 import io
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # web/ and tests/ are not installed packages
 
 import numpy as np
 
 
 def main() -> None:
-    from dllab.chat.client import get, post, post_events, running_server, wait_until_loaded
+    from web.client import get, post, post_events, running_server, wait_until_loaded
     from dllab.files import write_json
     from dllab.mnist.idx import read_idx
     from dllab.rag.evaluate import load_questions
@@ -33,7 +37,7 @@ def main() -> None:
     parser.add_argument("--digits", type=int, default=200, help="digit predictions timed")
     parser.add_argument("--races", type=int, default=10, help="generations timed")
     parser.add_argument("--tokens", type=int, default=40, help="tokens per model and generation")
-    parser.add_argument("--out", default="reports/bench/web.json")
+    parser.add_argument("--out", default="reports/bench/lab_routes.json")
     args = parser.parse_args()
     images = read_idx(f"{args.mnist}/t10k-images-idx3-ubyte")[:args.digits]
     labels = read_idx(f"{args.mnist}/t10k-labels-idx1-ubyte")[:args.digits]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import statistics
 
-from dllab.chat.client import get, is_wav, post, stream_chat
+from web.client import get, is_wav, post, stream_chat
 from dllab.errors import DataError
 
 log = logging.getLogger("chat.serve")

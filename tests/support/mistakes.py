@@ -129,7 +129,7 @@ def run_battery(base_url: str, security_headers: dict) -> list[dict]:
     """Send the chat battery to both chat routes, ROUTE_MISTAKES and RAW_MISTAKES to the server at ``base_url``;
     one record per request: {request, status, json_error (the body is {"error": ...}), security_headers (every
     one of ``security_headers`` there, as sent), streamed_error (a 200 stream that sent an ``error`` event)}."""
-    from dllab.chat.client import raw_request, request_bytes
+    from web.client import raw_request, request_bytes
 
     sent = [(f"POST {path} {_short(body)}", request_bytes("POST", path, _bytes(body), content_type))
             for body, content_type, _, _ in BAD_REQUESTS for path in ("/chat", "/chat/stream")]

@@ -1,6 +1,8 @@
 """Running the real server in a child process and talking to it over HTTP, as the web page does.
 
-Used by the ``serve`` stage, ``bench/serve.py`` and the tests, so that all of them measure what a user gets.
+Used by the ``serve`` stage, ``bench/`` and the tests, so that all of them measure what a user gets. One HTTP
+client, httpx (already locked), with ``dllab.sse.events`` reading streams; ``raw_request`` writes bytes on a
+socket for the requests no HTTP library would send.
 """
 from __future__ import annotations
 
@@ -9,14 +11,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from dllab.errors import UserError
+import httpx
 
-SERVE_SCRIPT = Path(__file__).resolve().parents[2] / "web" / "serve.py"
+from dllab.errors import UserError
+from dllab.sse import events
+
+SERVE_SCRIPT = Path(__file__).resolve().parent / "serve.py"
 READY = "serving on "
 
 
@@ -94,7 +98,7 @@ def wait_until_answering(url: str, process: subprocess.Popen, log, timeout: floa
         try:
             get(url, "", timeout=2)
             return
-        except OSError:  # not listening yet
+        except httpx.TransportError:  # not listening yet
             time.sleep(0.2)
     raise UserError(f"the server at {url} did not answer within {timeout:.0f} s")
 
@@ -114,31 +118,30 @@ def _wait_until_ready(process: subprocess.Popen, log, timeout: float) -> str:
     raise UserError(f"the chat server did not start within {timeout:.0f} s")
 
 
-def get(base_url: str, path: str, timeout: float = 30) -> tuple[int, dict, bytes]:
-    """GET ``path``; return (status, headers, body) without raising on 4xx/5xx."""
-    return _open(urllib.request.Request(base_url + path), timeout)
+def get(base_url: str, path: str, timeout: float = 30) -> tuple[int, httpx.Headers, bytes]:
+    """GET ``path``; return (status, headers (names in any case), body) without raising on 4xx/5xx; a
+    connection that fails raises httpx.TransportError."""
+    return _send("GET", base_url + path, None, {}, timeout)
 
 
-def post_json(base_url: str, path: str, payload, timeout: float = 300) -> tuple[int, dict, bytes]:
+def post_json(base_url: str, path: str, payload, timeout: float = 300) -> tuple[int, httpx.Headers, bytes]:
     return post(base_url, path, json.dumps(payload).encode("utf-8"), "application/json", timeout)
 
 
-def post(base_url: str, path: str, body: bytes, content_type: str | None, timeout: float = 300) -> tuple[int, dict, bytes]:
+def post(base_url: str, path: str, body: bytes, content_type: str | None,
+         timeout: float = 300) -> tuple[int, httpx.Headers, bytes]:
     """POST raw bytes; return (status, headers, body) as ``get`` does.
 
-    Without ``content_type``, urllib sends its default, application/x-www-form-urlencoded.
+    Without ``content_type`` the body goes as application/x-www-form-urlencoded, what a form would send.
     """
-    request = urllib.request.Request(base_url + path, data=body, method="POST",
-                                     headers={"Content-Type": content_type} if content_type else {})
-    return _open(request, timeout)
+    return _send("POST", base_url + path, body, {"Content-Type": content_type or "application/x-www-form-urlencoded"},
+                 timeout)
 
 
-def _open(request: urllib.request.Request, timeout: float) -> tuple[int, dict, bytes]:
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+def _send(method: str, url: str, body: bytes | None, headers: dict, timeout: float) -> tuple[int, httpx.Headers, bytes]:
+    # trust_env=False: the lab's server is local; a proxy from the environment must not stand in between
+    response = httpx.request(method, url, content=body, headers=headers, timeout=timeout, trust_env=False)
+    return response.status_code, response.headers, response.content
 
 
 def request_bytes(method: str, path: str, body: bytes | None = None, content_type: str | None = None,
@@ -193,20 +196,16 @@ def stream_chat(base_url: str, question: str, history: list[dict] | None = None,
     from dllab.chat.service import SENTENCE_MAX_CHARS
     from dllab.speech.text import SentenceCutter
 
-    body = json.dumps({"question": question, "history": history or []}).encode("utf-8")
-    request = urllib.request.Request(base_url + "/chat/stream", data=body, method="POST",
-                                     headers={"Content-Type": "application/json", "Accept": "text/event-stream"})
+    body = {"question": question, "history": history or []}
     started = time.perf_counter()
     result = {"answer": None, "sources": None, "audio": {}, "sentence_audio": [], "tokens": [], "events": [],
               "client": {}}
     cutter, client = SentenceCutter(SENTENCE_MAX_CHARS), result["client"]
     since = lambda: round(time.perf_counter() - started, 3)  # noqa: E731
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as error:  # refused before the stream: 503 busy or LLM server down, 4xx
-        raise UserError(f"the server refused {question!r}: {error.code} {_error_message(error)}") from None
-    with response:
-        for name, data in _events(response):
+    with _stream(base_url + "/chat/stream", body, timeout) as response:
+        if response.status_code >= 400:  # refused before the stream: 503 busy or LLM server down, 4xx
+            raise UserError(f"the server refused {question!r}: {response.status_code} {_error_message(response)}")
+        for name, data in _decoded(response):
             result["events"].append(name)
             if name == "token":
                 client.setdefault("first_token_s", since())
@@ -242,32 +241,28 @@ def wait_until_loaded(base_url: str, timeout: float = 120) -> float:
 
 
 def post_events(base_url: str, path: str, payload, timeout: float = 300) -> Iterator[tuple[str, dict, float]]:
-    """POST JSON to a Server-Sent Events route; yield (event name, data, seconds since the request was sent)."""
-    request = urllib.request.Request(base_url + path, data=json.dumps(payload).encode("utf-8"), method="POST",
-                                     headers={"Content-Type": "application/json", "Accept": "text/event-stream"})
+    """POST JSON to a Server-Sent Events route; yield (event name, data, seconds since the request was sent);
+    httpx.HTTPStatusError when the route refuses the request."""
     started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        for name, data in _events(response):
+    with _stream(base_url + path, payload, timeout) as response:
+        response.raise_for_status()
+        for name, data in _decoded(response):
             yield name, data, time.perf_counter() - started
 
 
-def _events(response) -> Iterator[tuple[str, dict]]:
-    """Server-Sent Events from a streamed HTTP response: (event name, decoded JSON data)."""
-    name, data = "message", []
-    for raw in response:
-        line = raw.decode("utf-8").rstrip("\r\n")
-        if not line:
-            if data:
-                yield name, json.loads("\n".join(data))
-            name, data = "message", []
-        elif line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].lstrip())
+def _stream(url: str, payload, timeout: float):
+    return httpx.stream("POST", url, json=payload, headers={"Accept": "text/event-stream"}, timeout=timeout,
+                        trust_env=False)
 
 
-def _error_message(error: urllib.error.HTTPError) -> str:
-    body = error.read()
+def _decoded(response: httpx.Response) -> Iterator[tuple[str, dict]]:
+    """The stream's events with their JSON data decoded."""
+    for name, data in events(response.iter_lines()):
+        yield name, json.loads(data)
+
+
+def _error_message(response: httpx.Response) -> str:
+    body = response.read()
     try:
         return str(json.loads(body)["error"])
     except (ValueError, KeyError, TypeError):
