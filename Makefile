@@ -24,7 +24,7 @@ bench: setup
 	python bench/lm.py
 	python bench/rag.py
 	python bench/speech.py
-	python bench/serve.py
+	python bench/chat_server.py
 	python bench/ddp.py
 	python bench/lab_routes.py
 	python bench/hostile.py

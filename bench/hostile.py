@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # web/ and tests/ are not installed packages
 
-from serve import _stats, _with_answer_mode  # bench/serve.py
+from chat_server import _stats, _with_answer_mode  # bench/chat_server.py
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,10 +12,11 @@ from dllab.lab import Lab
 from dllab.lazy import Unavailable
 from dllab.mnist.explain import explain
 from dllab.mnist.predict import to_mnist
-from dllab.text.explain import inspect, parse_inspect_request
+from dllab.text.explain import inspect
 from web.lm_routes import load_models
 from web.mnist_routes import MAX_BODY_BYTES, drawing
 from web.responses import json_body
+from web.schemas import parse_inspect_request
 
 LM_BODY_BYTES = 64 * 1024  # a 1000-character prompt and 400 ids, JSON-escaped, with room to spare
 

@@ -11,8 +11,9 @@ from flask import Blueprint, request
 from dllab.chat.service import Busy
 from dllab.lab import Lab
 from dllab.lazy import Unavailable
-from dllab.text.race import parse_race_request, race
+from dllab.text.race import race
 from web.responses import event_stream, json_body
+from web.schemas import parse_race_request
 
 RACES = 2  # generations at once; more get 503 at once (each holds a server thread while it streams)
 RETRY_AFTER_S = 2

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from web.schemas import BadRequest
 from dllab.lab import Lab
-from dllab.mnist.predict import pixels_from_json, pixels_from_png
+from dllab.mnist.predict import pixels_from_png
 from web.responses import json_body
+from web.schemas import BadRequest, pixels_from_json
 
 MAX_BODY_BYTES = 1 << 20  # a 280×280 drawing is ~10 kB as PNG and 784 numbers ~16 kB as JSON
 

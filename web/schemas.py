@@ -1,4 +1,6 @@
-"""Checking a chat request's JSON before any work: every client mistake becomes one clear 4xx message."""
+"""Every route's request checked before any work: each client mistake becomes one ``BadRequest`` (HTTP 400)
+whose message names the field and what it may hold. The library takes the checked values (``ChatRequest``,
+``dllab.text.race.RaceRequest``, ...) and knows nothing of HTTP."""
 from __future__ import annotations
 
 import json
@@ -6,15 +8,25 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+import numpy as np
+
 from dllab.errors import UserError
+from dllab.mnist.predict import PIXELS, SIDE
+from dllab.rag.explain import MAX_K, MAX_QUERY_CHARS
 from dllab.speech.text import speakable
+from dllab.text.explain import InspectRequest
+from dllab.text.generate import check_sampling
+from dllab.text.race import MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MAX_SEED, MODELS, RaceRequest
 
 ROLES = ("user", "assistant")
 FIELDS = ("question", "history")
+RACE_DEFAULTS = {"prompt": "", "max_new_tokens": 100, "temperature": 0.8, "top_k": 50, "seed": 0,
+                 "models": list(MODELS)}
+INSPECT_FIELDS = ("prompt", "continuation", "models")
 
 
 class BadRequest(UserError):
-    """A chat request the API refuses with HTTP 400 and this message."""
+    """A request any route refuses with HTTP 400 and this message."""
 
 
 @dataclass
@@ -138,3 +150,112 @@ def _json_type(value) -> str:
     names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
              dict: "an object", type(None): "null"}
     return names.get(type(value), type(value).__name__)
+
+
+# -- the lab's other routes: the same checks, the same error --------------------------------------------------
+
+def parse_race_request(body) -> RaceRequest:
+    """``POST /lm/generate``: a JSON object with any of ``RACE_DEFAULTS``' keys → RaceRequest; BadRequest naming the
+    field otherwise."""
+    if not isinstance(body, dict):
+        raise BadRequest(f"send a JSON object such as {{\"prompt\": \"ROMEO:\", \"max_new_tokens\": 60}}; "
+                         f"got {type(body).__name__}")
+    _known_fields(body, RACE_DEFAULTS)
+    values = {**RACE_DEFAULTS, **body}
+    prompt = _prompt(values["prompt"])
+    temperature = _number("temperature", values["temperature"])
+    top_k, length, seed = (_integer(key, values[key]) for key in ("top_k", "max_new_tokens", "seed"))
+    try:
+        check_sampling(temperature, top_k, length)  # the command's own rules and messages
+    except UserError as error:
+        raise BadRequest(str(error)) from None
+    if length > MAX_NEW_TOKENS:
+        raise BadRequest(f"max_new_tokens = {length} is not allowed here; use at most {MAX_NEW_TOKENS}")
+    if not 0 <= seed <= MAX_SEED:
+        raise BadRequest(f"seed = {seed} is not allowed; use an integer from 0 to {MAX_SEED}")
+    return RaceRequest(prompt, length, temperature, top_k, seed, _model_names(values["models"]))
+
+
+def parse_inspect_request(body) -> InspectRequest:
+    """``POST /lm/inspect``: ``{"prompt": str, "continuation": [ids], "models": [names]}`` (only ``prompt``
+    required) → InspectRequest; BadRequest naming the field otherwise. Ids are checked against the vocabulary
+    by ``dllab.text.explain.inspect``."""
+    if not isinstance(body, dict):
+        raise BadRequest(f'send a JSON object such as {{"prompt": "ROMEO:"}}; got {type(body).__name__}')
+    _known_fields(body, INSPECT_FIELDS)
+    if "prompt" not in body:
+        raise BadRequest('the field "prompt" is missing (it may be empty: "")')
+    prompt = _prompt(body["prompt"])
+    continuation = body.get("continuation", [])
+    if not isinstance(continuation, list) or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0
+                                                     for i in continuation):
+        raise BadRequest("continuation must be a list of token ids (integers >= 0), e.g. [17, 204]")
+    if len(continuation) > MAX_NEW_TOKENS:
+        raise BadRequest(f"continuation has {len(continuation)} tokens; the limit is {MAX_NEW_TOKENS}")
+    return InspectRequest(prompt, list(continuation), _model_names(body.get("models", list(MODELS))))
+
+
+def parse_search_args(args) -> tuple[str, int]:
+    """``GET /search``: ``q`` and ``k`` of a query string (a mapping of str → str) → (question, k)."""
+    unknown = sorted(set(args) - {"q", "k"})
+    if unknown:
+        raise BadRequest(f"unknown parameter(s) {', '.join(map(repr, unknown))}; use q (the question) and k")
+    question = args.get("q", "")
+    if not question.strip():
+        raise BadRequest("q is empty; give the question to search for, e.g. /search?q=tarte+Tatin&k=4")
+    if len(question) > MAX_QUERY_CHARS:
+        raise BadRequest(f"q has {len(question)} characters; the limit is {MAX_QUERY_CHARS}")
+    raw_k = args.get("k", "4")
+    # Length first: int() refuses strings of more than 4,300 digits with a ValueError of its own.
+    if not (raw_k.isascii() and raw_k.isdigit() and len(raw_k) <= 3) or not 1 <= int(raw_k) <= MAX_K:
+        raise BadRequest(f"k = {raw_k[:20]!r} is not allowed; use an integer from 1 to {MAX_K}")
+    return question, int(raw_k)
+
+
+def pixels_from_json(body) -> np.ndarray:
+    """``POST /mnist/predict`` as JSON: ``{"pixels": [784 numbers in 0..1]}`` → (28, 28)."""
+    if not isinstance(body, dict) or set(body) != {"pixels"}:
+        keys = sorted(body) if isinstance(body, dict) else type(body).__name__
+        raise BadRequest(f'send {{"pixels": [784 numbers in 0..1, ink high, row by row]}}; got {keys}')
+    pixels = body["pixels"]
+    if not isinstance(pixels, list) or len(pixels) != PIXELS:
+        size = len(pixels) if isinstance(pixels, list) else type(pixels).__name__
+        raise BadRequest(f"pixels must be a list of {PIXELS} numbers (28 rows of 28), got {size}")
+    for i, value in enumerate(pixels):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise BadRequest(f"pixels[{i}] = {str(value)[:20]!r} is not allowed; each pixel is a number "
+                             "from 0 (background) to 1 (ink)")
+    return np.asarray(pixels, dtype=np.float32).reshape(SIDE, SIDE)
+
+
+def _known_fields(body: dict, allowed) -> None:
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise BadRequest(f"unknown field(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}")
+
+
+def _prompt(value) -> str:
+    if not isinstance(value, str):
+        raise BadRequest(f"prompt must be text, got {type(value).__name__}")
+    if len(value) > MAX_PROMPT_CHARS:
+        raise BadRequest(f"prompt has {len(value)} characters; the limit is {MAX_PROMPT_CHARS}")
+    return value
+
+
+def _model_names(models) -> list[str]:
+    if (not isinstance(models, list) or not models or not all(isinstance(name, str) for name in models)
+            or not set(models) <= set(MODELS) or len(set(models)) < len(models)):
+        raise BadRequest(f"models must be a non-empty list of distinct names among {', '.join(MODELS)}")
+    return models
+
+
+def _number(key: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadRequest(f"{key} must be a number, got {str(value)[:20]!r}")
+    return float(value)
+
+
+def _integer(key: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"{key} must be an integer, got {str(value)[:20]!r}")
+    return value

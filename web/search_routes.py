@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from dllab.lab import Lab
-from dllab.rag.explain import explained_search, parse_search_args
+from dllab.rag.explain import explained_search
+from web.schemas import parse_search_args
 
 
 def blueprint(lab: Lab) -> Blueprint:

@@ -66,7 +66,7 @@ def without_citations(text: str) -> str:
 
 
 @dataclass
-class Plan:
+class AnswerPlan:
     """What one turn will answer: the passages, the evidence, and (in quote mode) the chosen sentences."""
 
     mode: str
@@ -93,19 +93,19 @@ class Answerer:
         """What to search and rank with: the question, read with the previous one when it follows it up."""
         return q.standalone(question, history)
 
-    def plan(self, question: str, hits: Sequence, history: Sequence[dict]) -> Plan:
+    def plan(self, question: str, hits: Sequence, history: Sequence[dict]) -> AnswerPlan:
         hits = list(hits)
         mode = self.params["answer_mode"]
         if q.is_greeting(question):
-            return Plan(mode, [], 0.0, False, kind=q.OTHER, reply=INVITATION)
+            return AnswerPlan(mode, [], 0.0, False, kind=q.OTHER, reply=INVITATION)
         query = self.query(question, history)
         kind = q.question_kind(query)
         ranked = rank_quotes(self.retriever, query, hits) if hits else []
         evidence = ranked[0].score if ranked else 0.0
         if evidence < self.params["decline_below"]:
-            return Plan(mode, hits, evidence, declined=True, kind=kind, why="evidence")
+            return AnswerPlan(mode, hits, evidence, declined=True, kind=kind, why="evidence")
         if self.off_topic(query, kind):
-            return Plan(mode, hits, evidence, declined=True, kind=kind, why="off_topic")
+            return AnswerPlan(mode, hits, evidence, declined=True, kind=kind, why="off_topic")
         note = ENGLISH_NOTE if question_language(question) == "English" else ""
         if mode == "quote":
             shaped = self.structured(query, kind, hits) if kind in (q.PROCEDURE, q.LIST) else None
@@ -119,17 +119,17 @@ class Answerer:
             if kind != q.YES_NO:
                 quotes = [without_lone_yes_no(quote) for quote in quotes]
             if kind == q.QUANTITY and not any(q.states_number(quote.text) for quote in quotes):
-                return Plan(mode, hits, evidence, declined=True, kind=kind, why="no_number")
+                return AnswerPlan(mode, hits, evidence, declined=True, kind=kind, why="no_number")
             judged = self.judged(query, quotes, evidence)
             if judged is not None and judged < self.params["judge_below"]:
-                return Plan(mode, hits, evidence, declined=True, kind=kind, why="judge", judged=judged)
-            return Plan(mode, hits, evidence, False, quotes=quotes, kind=kind, note=note, judged=judged)
+                return AnswerPlan(mode, hits, evidence, declined=True, kind=kind, why="judge", judged=judged)
+            return AnswerPlan(mode, hits, evidence, False, quotes=quotes, kind=kind, note=note, judged=judged)
         judged = self.judged(query, choose_quotes(with_context(ranked), self.params), evidence)
         if judged is not None and judged < self.params["judge_below"]:
-            return Plan(mode, hits, evidence, declined=True, kind=kind, why="judge", judged=judged)
+            return AnswerPlan(mode, hits, evidence, declined=True, kind=kind, why="judge", judged=judged)
         prompt = build_prompt(question, hits, history, self.model.count_tokens, self.model.n_ctx,
                               self.model.max_tokens)
-        return Plan(mode, prompt.hits, evidence, False, prompt=prompt, kind=kind, judged=judged)
+        return AnswerPlan(mode, prompt.hits, evidence, False, prompt=prompt, kind=kind, judged=judged)
 
     def judged(self, query: str, quotes: Sequence[Quote], evidence: float) -> float | None:
         """The judge's P(yes) that ``quotes`` answer ``query``, when the evidence is ambiguous; else None."""
@@ -258,7 +258,7 @@ class Answerer:
             chosen = instructions_of(found, budget)
         return cite(hits, candidates[key], chosen)
 
-    def stream(self, question: str, plan: Plan) -> Iterator[str]:
+    def stream(self, question: str, plan: AnswerPlan) -> Iterator[str]:
         """The answer's text, piece by piece: quoted sentences one at a time, or the model's tokens."""
         if plan.reply:
             yield plan.reply

@@ -44,22 +44,6 @@ def to_mnist(ink: np.ndarray) -> np.ndarray:
     return field
 
 
-def pixels_from_json(body) -> np.ndarray:
-    """``{"pixels": [784 numbers in 0..1]}`` → (28, 28); UserError naming the field otherwise."""
-    if not isinstance(body, dict) or set(body) != {"pixels"}:
-        keys = sorted(body) if isinstance(body, dict) else type(body).__name__
-        raise UserError(f'send {{"pixels": [784 numbers in 0..1, ink high, row by row]}}; got {keys}')
-    pixels = body["pixels"]
-    if not isinstance(pixels, list) or len(pixels) != PIXELS:
-        size = len(pixels) if isinstance(pixels, list) else type(pixels).__name__
-        raise UserError(f"pixels must be a list of {PIXELS} numbers (28 rows of 28), got {size}")
-    for i, value in enumerate(pixels):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise UserError(f"pixels[{i}] = {str(value)[:20]!r} is not allowed; each pixel is a number "
-                            "from 0 (background) to 1 (ink)")
-    return np.asarray(pixels, dtype=np.float32).reshape(SIDE, SIDE)
-
-
 def pixels_from_png(data: bytes) -> np.ndarray:
     """A PNG → (H, W) ink in 0..1 (alpha composited on white; dark-on-light inverted to ink high)."""
     from PIL import Image, UnidentifiedImageError

@@ -64,7 +64,9 @@ class Changed:
 
 
 @dataclass
-class Plan:
+class IndexUpdate:
+    """What one run will do to the index: the files to keep, to read again, and those that cannot be read."""
+
     unchanged: list[str] = field(default_factory=list)
     changed: list[Changed] = field(default_factory=list)
     problems: list[DocumentProblem] = field(default_factory=list)
@@ -168,7 +170,7 @@ def _update(store, root: Path, files: list[Path], params: dict, force_rebuild: s
     }
 
 
-def _summary(collection, files: list[Path], plan: Plan, indexed: dict[str, Indexed]) -> dict:
+def _summary(collection, files: list[Path], plan: IndexUpdate, indexed: dict[str, Indexed]) -> dict:
     """Counts of files, pages and chunks after an update."""
     skipped = [{"file": f, "kind": p.kind, "reason": str(p)} for f, p in zip(plan.problem_files, plan.problems)]
     now = _indexed_files(collection)
@@ -220,11 +222,11 @@ def _indexed_files(collection) -> dict[str, Indexed]:
     return files
 
 
-def _plan(root: Path, files: list[Path], indexed: dict[str, Indexed], params: dict) -> Plan:
+def _plan(root: Path, files: list[Path], indexed: dict[str, Indexed], params: dict) -> IndexUpdate:
     """Sort files into unchanged, changed (read and chunked) and problems; identical copies are problems."""
     import hashlib
 
-    plan = Plan()
+    plan = IndexUpdate()
     names = [path.relative_to(root).as_posix() for path in files]
     digests, blank = [], set()
     for name, path in zip(names, files):
@@ -273,7 +275,7 @@ def add_chunks(client, collection, new: list[Chunk], vectors, files: list[Change
                        documents=[c.text for c in part], metadatas=[by_file[c.file].metadata(c) for c in part])
 
 
-def _refresh_kept(client, collection, plan: Plan, known: set[str]) -> None:
+def _refresh_kept(client, collection, plan: IndexUpdate, known: set[str]) -> None:
     """Chunks of a changed file that kept their text keep their vector; their position and file hash move on."""
     kept = [(changed, c) for changed in plan.changed for c in changed.chunks if c.chunk_id in known]
     step = client.get_max_batch_size()
@@ -282,7 +284,7 @@ def _refresh_kept(client, collection, plan: Plan, known: set[str]) -> None:
         collection.update(ids=[c.chunk_id for _, c in part], metadatas=[changed.metadata(c) for changed, c in part])
 
 
-def _remove_stale(collection, plan: Plan, indexed: dict[str, Indexed]) -> dict:
+def _remove_stale(collection, plan: IndexUpdate, indexed: dict[str, Indexed]) -> dict:
     """Delete chunks no file has any more; a file that failed to read keeps its chunks from the last run."""
     current = {c.chunk_id for changed in plan.changed for c in changed.chunks}
     keep_files = set(plan.unchanged) | {f for f, p in zip(plan.problem_files, plan.problems) if p.kind != "duplicate"}

@@ -1,7 +1,7 @@
 """BM25 keyword ranking with French-aware normalisation (elisions split, Snowball stemming, accents folded).
 
-The default embedding model is English; on French questions it misses passages that share the exact
-words. Fusing its cosine similarity with BM25 (see ``search.py``) recovers them.
+A sentence embedding can miss a passage that shares the question's exact, rare words (a variety's name, a
+temperature); fusing its cosine similarity with BM25 (see ``search.py``) recovers them.
 """
 from __future__ import annotations
 

@@ -208,8 +208,8 @@ def rag_section(doc: Document, reports: Path, params: dict, machine: dict) -> No
 
 
 ANSWER_TARGETS = {"correct": ">= 0.90", "faithful": ">= 0.95", "french_ok": ">= 0.98", "declined": ">= 0.85",
-                  "wrongly_declined": "<= 0.05", "first_word_s_p50": "<= 1.0 (HTTP, bench/serve.py)",
-                  "first_word_s_p95": "<= 3.0 (HTTP, bench/serve.py)"}
+                  "wrongly_declined": "<= 0.05", "first_word_s_p50": "<= 1.0 (HTTP, bench/chat_server.py)",
+                  "first_word_s_p95": "<= 3.0 (HTTP, bench/chat_server.py)"}
 # The untouched set's own targets: questions written by others, measured after every choice was made.
 CHECK_TARGETS = {"correct": ">= 0.85", "declined": ">= 0.70", "wrongly_declined": "<= 0.05"}
 
@@ -256,7 +256,7 @@ def answers_section(doc: Document, reports: Path, params: dict, machine: dict) -
                   "content words there (generated text); french_ok = share of answer words accepted by hunspell's "
                   "fr_FR dictionary (Debian hunspell-fr); declined / wrongly_declined = share of out-of-scope / "
                   "answerable questions declined; times through the service in this stage (the HTTP numbers "
-                  "come from bench/serve.py)."),
+                  "come from bench/chat_server.py)."),
         Table(["measure", "value", "target"],
               [[key, metrics[key], ANSWER_TARGETS.get(key, "")] for key in
                ("correct", "faithful", "french_ok", "declined", "wrongly_declined", "first_word_s_p50",

@@ -22,7 +22,6 @@ from dllab.text.race import MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MODELS
 CANDIDATES = 100  # pieces sent per model: the page's top-k slider goes up to this
 SHOWN = 10        # bars the page draws (the first SHOWN candidates)
 DIGITS = 4        # decimals of attention weights and probabilities in the answer
-FIELDS = ("prompt", "continuation", "models")
 
 
 @dataclass
@@ -30,34 +29,6 @@ class InspectRequest:
     prompt: str
     continuation: list[int] = field(default_factory=list)  # token ids after the prompt
     models: list[str] = field(default_factory=lambda: list(MODELS))
-
-
-def parse_inspect_request(body) -> InspectRequest:
-    """``{"prompt": str, "continuation": [ids], "models": [names]}`` (only ``prompt`` required) → InspectRequest;
-    UserError naming the field otherwise. Ids are checked against the vocabulary by ``inspect``."""
-    if not isinstance(body, dict):
-        raise UserError(f'send a JSON object such as {{"prompt": "ROMEO:"}}; got {type(body).__name__}')
-    unknown = sorted(set(body) - set(FIELDS))
-    if unknown:
-        raise UserError(f"unknown field(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(FIELDS)}")
-    if "prompt" not in body:
-        raise UserError('the field "prompt" is missing (it may be empty: "")')
-    prompt = body["prompt"]
-    if not isinstance(prompt, str):
-        raise UserError(f"prompt must be text, got {type(prompt).__name__}")
-    if len(prompt) > MAX_PROMPT_CHARS:
-        raise UserError(f"prompt has {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}")
-    continuation = body.get("continuation", [])
-    if not isinstance(continuation, list) or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0
-                                                     for i in continuation):
-        raise UserError("continuation must be a list of token ids (integers >= 0), e.g. [17, 204]")
-    if len(continuation) > MAX_NEW_TOKENS:
-        raise UserError(f"continuation has {len(continuation)} tokens; the limit is {MAX_NEW_TOKENS}")
-    models = body.get("models", list(MODELS))
-    if (not isinstance(models, list) or not models or not all(isinstance(name, str) for name in models)
-            or not set(models) <= set(MODELS) or len(set(models)) < len(models)):
-        raise UserError(f"models must be a non-empty list of distinct names among {', '.join(MODELS)}")
-    return InspectRequest(prompt, list(continuation), models)
 
 
 def prompt_ids(tokenizer, prompt: str, continuation: list[int]) -> list[int]:

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from dllab.errors import UserError
-from dllab.mnist.predict import DigitReader, pixels_from_json, pixels_from_png, to_mnist
+from dllab.mnist.predict import DigitReader, pixels_from_png, to_mnist
+from web.schemas import pixels_from_json
 
 
 @pytest.fixture(scope="module")

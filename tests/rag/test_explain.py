@@ -3,7 +3,8 @@ fused scores and its best sentence, and the query's checks."""
 import pytest
 
 from dllab.errors import UserError
-from dllab.rag.explain import MAX_K, explained_search, parse_search_args
+from dllab.rag.explain import MAX_K, explained_search
+from web.schemas import parse_search_args
 from dllab.rag.search import Retriever
 from tests.rag.test_search import index  # noqa: F401  (the module's small real index)
 

@@ -1,6 +1,6 @@
 """Client mistakes for every route, and ``run_battery``, which sends them all to a running server.
 
-BAD_REQUESTS, for ``POST /chat`` and ``POST /chat/stream`` (the web tests and ``bench/serve.py``): each entry
+BAD_REQUESTS, for ``POST /chat`` and ``POST /chat/stream`` (the web tests and ``bench/chat_server.py``): each entry
 is (body, Content-Type or None, HTTP status, a fragment of the JSON error) under the default `chat` limits of
 params.yaml. ROUTE_MISTAKES for the other routes, RAW_MISTAKES for what waitress itself refuses
 (``bench/hostile.py`` and tests/web/test_connections.py send the three). None of them may get a 5xx.

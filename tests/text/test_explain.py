@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from dllab.errors import UserError
-from dllab.text.explain import (CANDIDATES, InspectRequest, captured_attention, inspect, next_piece_logits,
-                                parse_inspect_request, prompt_ids)
+from dllab.text.explain import CANDIDATES, InspectRequest, captured_attention, inspect, next_piece_logits, prompt_ids
+from web.schemas import parse_inspect_request
 
 
 def test_attention_rows_sum_to_one_and_nothing_is_above_the_diagonal(tiny_transformer, tokenizer):

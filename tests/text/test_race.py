@@ -4,7 +4,8 @@ import pytest
 from dllab.errors import UserError
 from dllab.text import generate as generate_module
 from dllab.text.generate import generate, stream_pieces
-from dllab.text.race import MAX_NEW_TOKENS, parse_race_request, race
+from dllab.text.race import MAX_NEW_TOKENS, race
+from web.schemas import parse_race_request
 
 
 @pytest.mark.parametrize("name", ["tiny_transformer", "tiny_lstm"])

@@ -8,9 +8,9 @@ audio is announced (goal: p50 <= 1.5 s); the speech real-time factor; the server
 start-up, after the first answers and after 50 questions (goal: <= 1.5 GB, flat); the bad-request battery
 (goal: no 5xx); then 24 clients asking again and again for 30 s with 16 queue places: latency of the 503s
 (goal: <= 100 ms) and of /health, the page and a clip meanwhile (goal: /health p95 <= 0.5 s).
-Writes reports/bench/serve.json. Run: `python bench/serve.py` (about 7 minutes on 2 quiet cores).
+Writes reports/bench/chat_server.json. Run: `python bench/chat_server.py` (about 7 minutes on 2 quiet cores).
 In the default quote mode no model token is generated: the served/direct speed comparison needs
-`python bench/serve.py --answer-mode generate --out reports/bench/serve-generate.json`.
+`python bench/chat_server.py --answer-mode generate --out reports/bench/chat_server-generate.json`.
 """
 import argparse
 import json
@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--load-clients", type=int, default=24, help="clients asking at once beyond the queue")
     parser.add_argument("--load-seconds", type=float, default=30)
     parser.add_argument("--answer-mode", choices=["quote", "generate"], help="instead of params.yaml's chat.answer_mode")
-    parser.add_argument("--out", default="reports/bench/serve.json")
+    parser.add_argument("--out", default="reports/bench/chat_server.json")
     args = parser.parse_args()
     if args.answer_mode:
         args.params = _with_answer_mode(args.params, args.answer_mode)
