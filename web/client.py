@@ -21,6 +21,11 @@ from dllab.errors import UserError
 from dllab.sse import events
 
 SERVE_SCRIPT = Path(__file__).resolve().parent / "serve.py"
+# One client for every call: making one costs ~50 ms (its TLS context), which would count in every measured
+# round trip. No connection is kept alive between calls, as before (each call is a fresh connection) and any
+# number may be open at once; trust_env=False: a proxy from the environment must not stand in front of the
+# lab's local server.
+_HTTP = httpx.Client(trust_env=False, limits=httpx.Limits(max_connections=None, max_keepalive_connections=0))
 READY = "serving on "
 
 
@@ -139,8 +144,7 @@ def post(base_url: str, path: str, body: bytes, content_type: str | None,
 
 
 def _send(method: str, url: str, body: bytes | None, headers: dict, timeout: float) -> tuple[int, httpx.Headers, bytes]:
-    # trust_env=False: the lab's server is local; a proxy from the environment must not stand in between
-    response = httpx.request(method, url, content=body, headers=headers, timeout=timeout, trust_env=False)
+    response = _HTTP.request(method, url, content=body, headers=headers, timeout=timeout)
     return response.status_code, response.headers, response.content
 
 
@@ -251,8 +255,7 @@ def post_events(base_url: str, path: str, payload, timeout: float = 300) -> Iter
 
 
 def _stream(url: str, payload, timeout: float):
-    return httpx.stream("POST", url, json=payload, headers={"Accept": "text/event-stream"}, timeout=timeout,
-                        trust_env=False)
+    return _HTTP.stream("POST", url, json=payload, headers={"Accept": "text/event-stream"}, timeout=timeout)
 
 
 def _decoded(response: httpx.Response) -> Iterator[tuple[str, dict]]:
