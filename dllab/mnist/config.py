@@ -1,16 +1,17 @@
 """The ``mnist`` section of params.yaml, and which stage reads which keys."""
 from typing import ClassVar
 
-from pydantic import model_validator
-
 from dllab.mnist.model import ACTIVATIONS
-from dllab.params import Section, integer, list_of, number, one_of, text
+from dllab.params import Section, integer, list_of, number, one_of, source_in
+from dllab.sources import SourceSyntax
+
+SOURCES = SourceSyntax("'torchvision', 'pypi' or 'dir:/path/to/folder'", names=("torchvision", "pypi"), schemes=("dir",))
 
 
 class MnistParams(Section):
     section: ClassVar[str] = "mnist"
 
-    sources: list_of(text()) = ("torchvision", "pypi")  # tried in order; also dir:/path
+    sources: list_of(source_in(SOURCES)) = ("torchvision", "pypi")  # tried in order; also dir:/path
     hidden: list_of(integer(min=1, max=65536)) = (512, 512)  # hidden layer widths
     activation: one_of(*ACTIVATIONS) = "relu"
     dropout: number(min=0, max=0.95) = 0.2

@@ -5,13 +5,17 @@ from typing import ClassVar
 
 from pydantic import model_validator
 
-from dllab.params import Section, boolean, integer, list_of, number, text
+from dllab.params import Section, boolean, integer, list_of, number, source_in, text
+from dllab.sources import SourceSyntax
+
+CORPUS_SOURCES = SourceSyntax("'shakespeare', an http(s):// URL of a UTF-8 text file, or 'file:/path/to/text.txt'",
+                              names=("shakespeare",), schemes=("file",), urls=True, paths=True)
 
 
 class CorpusParams(Section):
     section: ClassVar[str] = "corpus"
 
-    sources: list_of(text()) = ("shakespeare",)  # tried in order, texts joined: shakespeare, http(s) URLs, file:/path
+    sources: list_of(source_in(CORPUS_SOURCES)) = ("shakespeare",)  # tried in order, the texts joined
     val_fraction: number(above=0, max=0.4) = 0.05   # checkpoint selection and curves
     test_fraction: number(above=0, max=0.4) = 0.05  # the reported numbers (lm_evaluate)
     max_chars: integer(min=0) = 0  # 0 = the whole text; small values make smoke runs
