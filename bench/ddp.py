@@ -24,19 +24,19 @@ from pathlib import Path
 import yaml
 
 from dllab.files import write_json
-from dllab.params import load_section
+from dllab.params import load
 from dllab.runtime import machine_description
-from dllab.text.config import LSTM_SPEC
+from dllab.text.config import LstmParams
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(params: dict, nproc: int, threads: int | None, tmp: Path, args) -> dict:
+def run(params: LstmParams, nproc: int, threads: int | None, tmp: Path, args) -> dict:
     """One training run of the stage (``threads``: the job's DLLAB_THREADS, None = all cores); its record,
     final training loss, wall time and load."""
     folder = tmp / f"nproc{nproc}-threads{threads}"
     folder.mkdir(parents=True)
-    (folder / "params.yaml").write_text(yaml.safe_dump({"lstm": {**params, "nproc": nproc}}))
+    (folder / "params.yaml").write_text(yaml.safe_dump({"lstm": params.with_values(nproc=nproc).model_dump()}))
     command = [sys.executable, "stages/lstm_train.py", "--corpus", args.corpus, "--tokenizer", args.tokenizer,
                "--params", str(folder / "params.yaml"), "--model", str(folder / "model.pt"),
                "--history", str(folder / "history.csv"), "--device", "cpu", "--record", str(folder / "record.json")]
@@ -66,8 +66,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="runs of each, alternated")
     parser.add_argument("--out", default="reports/bench/ddp.json")
     args = parser.parse_args()
-    params = load_section(args.params, "lstm", LSTM_SPEC, only=list(LSTM_SPEC))
-    params.update(max_steps=args.steps, eval_interval=args.steps, max_seconds=0)
+    params = load(args.params, LstmParams).with_values(max_steps=args.steps, eval_interval=args.steps, max_seconds=0)
     cores = os.cpu_count() or 1
     configurations = {"1 process": (1, None), f"{args.nproc} processes": (args.nproc, None),
                       f"1 process, {max(cores // args.nproc, 1)} thread(s)": (1, max(cores // args.nproc, 1))}
@@ -80,8 +79,8 @@ def main() -> None:
     report = {
         "benchmark": "ddp",
         "model": "lstm",
-        "params": params,
-        "global_batch": params["batch_size"],
+        "params": params.model_dump(),
+        "global_batch": params.batch_size,
         "runs": runs,
         "best_seconds_per_step": best,
         # steps/s of N processes over steps/s of one, at the same global batch (best run of each)

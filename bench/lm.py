@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 from dllab.files import write_json
-from dllab.params import load_section
+from dllab.params import load
 from dllab.runtime import machine_description, pick_device
-from dllab.text.config import EVALUATE_SPEC, MODEL_SPECS
+from dllab.text.config import MODEL_PARAMS, LmEvaluateParams
 from dllab.text.evaluate import evaluate_models
 from dllab.text.train import train
 
@@ -32,17 +32,15 @@ def main() -> None:
     report = {"benchmark": "lm", "params": {}, "wall_seconds": {}, "timing": {}}
     with tempfile.TemporaryDirectory() as tmp:
         paths = {}
-        for kind, (spec, model_keys) in MODEL_SPECS.items():
-            params = load_section(args.params, kind, spec, only=list(spec))
-            report["params"][kind] = dict(params)
-            model_config = {key: params.pop(key) for key in model_keys}
+        for kind, model in MODEL_PARAMS.items():
+            params = load(args.params, model)
+            report["params"][kind] = params.model_dump()
             paths[kind] = Path(tmp) / f"{kind}.pt"
             started = time.perf_counter()
-            _, timing = train(kind, model_config, params, args.corpus, args.tokenizer, paths[kind],
-                              Path(tmp) / f"{kind}.csv", device)
+            _, timing = train(params, args.corpus, args.tokenizer, paths[kind], Path(tmp) / f"{kind}.csv", device)
             report["timing"][kind] = {k: v for k, v in timing.items() if not isinstance(v, list)}
             report["wall_seconds"][kind] = round(time.perf_counter() - started, 1)  # with tokenising the corpus
-        evaluate_params = load_section(args.params, "lm_evaluate", EVALUATE_SPEC, only=list(EVALUATE_SPEC))
+        evaluate_params = load(args.params, LmEvaluateParams)
         metrics, _, speeds = evaluate_models(paths, args.tokenizer, args.corpus, evaluate_params, device)
     lstm, transformer = metrics["lstm"], metrics["transformer"]
     train_seconds = max(t["train_seconds"] for t in report["timing"].values())

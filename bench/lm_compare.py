@@ -19,7 +19,8 @@ from dllab.text.compare import Run, at_equal_steps, at_equal_time, run_from_file
 
 
 def load_run(model: str, rev: str | None) -> tuple[Run, dict, dict]:
-    """The run's curve and timing, and its params section; ``rev`` None is the workspace."""
+    """The run's curve and timing, and its params section; ``rev`` None is the workspace. The section stays the
+    mapping DVC shows, not a model: a baseline revision may hold keys that today's model refuses."""
     def read(path: str) -> str:
         if rev is None:
             return Path(path).read_text(encoding="utf-8")

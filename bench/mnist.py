@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 from dllab.files import write_json
-from dllab.mnist.config import SPEC, TRAIN_KEYS
+from dllab.mnist.config import MnistParams
 from dllab.mnist.evaluate import evaluate
 from dllab.mnist.train import train
-from dllab.params import load_section
+from dllab.params import load
 from dllab.runtime import machine_description, pick_device
 
 
@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--out", default="reports/bench/mnist.json")
     args = parser.parse_args()
-    params = load_section(args.params, "mnist", SPEC, only=TRAIN_KEYS)
+    params = load(args.params, MnistParams, only=MnistParams.TRAIN_KEYS)
     device = pick_device()
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
@@ -32,7 +32,7 @@ def main() -> None:
         results = evaluate(Path(tmp) / "model.pt", args.data, device)
     report = {
         "benchmark": "mnist",
-        "params": params,
+        "params": params.model_dump(exclude=set(MnistParams.DOWNLOAD_KEYS)),
         "test_accuracy": results.metrics["test_accuracy"],
         "test_loss": results.metrics["test_loss"],
         "train_seconds": timing["train_seconds"],

@@ -21,13 +21,14 @@ import subprocess
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from dllab.errors import ParamError
+if TYPE_CHECKING:
+    from dllab.params import Section
 
 log = logging.getLogger("distributed")
 
@@ -60,13 +61,12 @@ def processes(nproc: int) -> int:
     return int(os.environ["WORLD_SIZE"]) if started_by_torchrun() else nproc
 
 
-def check_divisible(section: str, batch_size: int, processes: int) -> None:
-    """The global batch is split evenly among the processes: refuse a batch that does not split."""
-    if batch_size % processes:
-        raise ParamError(f"params.yaml: {section}.batch_size = {batch_size} is not a multiple of the {processes} "
-                         f"training processes ({section}.nproc, or torchrun's --nproc-per-node x --nnodes); "
-                         f"batch_size is the global batch, split evenly among them: choose a multiple of "
-                         f"{processes}")
+def check_divisible(params: Section, processes: int) -> None:
+    """The global batch (``params.batch_size``) is split evenly among the processes: refuse one that does not."""
+    if params.batch_size % processes:
+        raise params.invalid("batch_size", f"is not a multiple of the {processes} training processes "
+                             f"({params.section}.nproc, or torchrun's --nproc-per-node x --nnodes); batch_size is "
+                             f"the global batch, split evenly among them: choose a multiple of {processes}")
 
 
 def relaunch(nproc: int, extra_args: list[str]) -> None:
@@ -89,12 +89,13 @@ def relaunch(nproc: int, extra_args: list[str]) -> None:
     sys.exit(subprocess.run(command, env=env).returncode)
 
 
-def launch(section: str, batch_size: int, nproc: int, paths: dict) -> None:
-    """What a training stage does before it trains: check that the global batch splits among the processes
-    (before any process starts), then relaunch under torchrun when ``nproc`` asks for it, with the stage's
-    output ``paths`` ({"model": ..., "history": ...}) given explicitly to every rank."""
-    check_divisible(section, batch_size, processes(nproc))
-    relaunch(nproc, [arg for name, path in paths.items() for arg in (f"--{name}", str(path))])
+def launch(params: Section, paths: dict) -> None:
+    """What a training stage does before it trains: check that the global batch of its params section
+    (``batch_size``) splits among the processes (before any process starts), then relaunch under torchrun when
+    ``params.nproc`` asks for it, with the stage's output ``paths`` ({"model": ..., "history": ...}) given
+    explicitly to every rank."""
+    check_divisible(params, processes(params.nproc))
+    relaunch(params.nproc, [arg for name, path in paths.items() for arg in (f"--{name}", str(path))])
 
 
 def join(device: torch.device) -> Group:

@@ -4,8 +4,8 @@ import argparse
 import json
 
 from dllab.cli import run
-from dllab.params import load_section
-from dllab.text.config import CORPUS_SPEC
+from dllab.params import load
+from dllab.text.config import CorpusParams
 
 
 def main() -> None:
@@ -14,7 +14,7 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per network request")
     args = parser.parse_args()
-    params = load_section(args.params, "corpus", CORPUS_SPEC, only=list(CORPUS_SPEC))
+    params = load(args.params, CorpusParams)
 
     from dllab.text.corpus import build_corpus
 

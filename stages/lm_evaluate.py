@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from dllab.cli import record_timing, run
-from dllab.params import load_section
-from dllab.text.config import EVALUATE_SPEC
+from dllab.params import load
+from dllab.text.config import LmEvaluateParams
 
 MODELS = ("lstm", "transformer")
 
@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     args = parser.parse_args()
-    params = load_section(args.params, "lm_evaluate", EVALUATE_SPEC, only=list(EVALUATE_SPEC))
+    params = load(args.params, LmEvaluateParams)
 
     from dllab.files import write_json, write_text
     from dllab.runtime import machine_description, pick_device
@@ -34,9 +34,9 @@ def main() -> None:
                                        args.corpus, params, device)
     validation_curves({m: out / f"{m}_history.csv" for m in MODELS}, out / "val_loss.png",
                       metrics["unigram"]["test_bpc"])
-    write_text(out / "samples.md", samples_markdown(params["prompts"], samples, params))
+    write_text(out / "samples.md", samples_markdown(params.prompts, samples, params))
     write_json(out / "samples.json", [{"prompt": prompt, **{m: samples[m][i] for m in samples}}
-                                      for i, prompt in enumerate(params["prompts"])])
+                                      for i, prompt in enumerate(params.prompts)])
     write_json(out / "machine.json", machine_description(device))
     write_json(out / "metrics.json", metrics)
     record_timing(generation_tokens_per_second=speeds)

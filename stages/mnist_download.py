@@ -3,8 +3,8 @@ import argparse
 from pathlib import Path
 
 from dllab.cli import run
-from dllab.mnist.config import DOWNLOAD_KEYS, SPEC
-from dllab.params import load_section
+from dllab.mnist.config import MnistParams
+from dllab.params import load
 
 
 def main() -> None:
@@ -13,11 +13,11 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per network request")
     args = parser.parse_args()
-    params = load_section(args.params, "mnist", SPEC, only=DOWNLOAD_KEYS)
+    params = load(args.params, MnistParams, only=MnistParams.DOWNLOAD_KEYS)
 
     from dllab.mnist.download import fetch_mnist
 
-    origin = fetch_mnist(Path(args.out) / "MNIST" / "raw", params["sources"], timeout=args.timeout)
+    origin = fetch_mnist(Path(args.out) / "MNIST" / "raw", params.sources, timeout=args.timeout)
     for name, source in sorted(origin.items()):
         print(f"{name}: from {source}, md5 verified")
     if not origin:

@@ -3,8 +3,8 @@ import argparse
 import json
 
 from dllab.cli import dry_run_paths, record_timing, run
-from dllab.mnist.config import SPEC, TRAIN_KEYS
-from dllab.params import load_section
+from dllab.mnist.config import MnistParams
+from dllab.params import load
 
 
 def main() -> None:
@@ -16,10 +16,9 @@ def main() -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--dry-run", action="store_true", help="1 epoch on 2,000 images, written to a temporary folder unless paths are given")
     args = parser.parse_args()
-    params = load_section(args.params, "mnist", SPEC, only=TRAIN_KEYS)
-    nproc = params.pop("nproc")
+    params = load(args.params, MnistParams, only=MnistParams.TRAIN_KEYS)
     if args.dry_run:
-        params.update(epochs=1, train_limit=2000, val_size=500)
+        params = params.with_values(epochs=1, train_limit=2000, val_size=500)
 
     paths = dry_run_paths(args.dry_run, "mnist", model=(args.model, "models/mnist/model.pt"),
                           history=(args.history, "reports/mnist/train_history.csv"))
@@ -28,7 +27,7 @@ def main() -> None:
     from dllab.mnist.train import train
     from dllab.runtime import pick_device
 
-    distributed.launch("mnist", params["batch_size"], nproc, paths)
+    distributed.launch(params, paths)
     device = pick_device(args.device)
     with distributed.process_group(device) as group:
         summary, timing = train(params, args.data, paths["model"], paths["history"], device, group)

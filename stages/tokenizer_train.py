@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 from dllab.cli import run
-from dllab.params import load_section
-from dllab.text.config import TOKENIZER_SPEC
+from dllab.params import load
+from dllab.text.config import TokenizerParams
 
 
 def main() -> None:
@@ -15,7 +15,7 @@ def main() -> None:
     parser.add_argument("--out", default="models/tokenizer")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args()
-    params = load_section(args.params, "tokenizer", TOKENIZER_SPEC, only=list(TOKENIZER_SPEC))
+    params = load(args.params, TokenizerParams)
 
     from dllab.files import atomic_dir, write_json
     from dllab.text.corpus import read_text
@@ -24,8 +24,7 @@ def main() -> None:
     train_path, val_path = Path(args.corpus) / "train.txt", Path(args.corpus) / "val.txt"
     train_text, val_text = read_text(train_path), read_text(val_path)
     with atomic_dir(args.out) as folder:
-        tokenizer = Tokenizer(train_tokenizer(train_text, params["vocab_size"], folder, params["max_lines"],
-                                              params["seed"], source=str(train_path)))
+        tokenizer = Tokenizer(train_tokenizer(train_text, params, folder, source=str(train_path)))
         val_tokens = len(tokenizer.encode_long(val_text))
         stats = {"vocab_size": tokenizer.vocab_size, "val_characters": len(val_text), "val_tokens": val_tokens,
                  "val_tokens_per_char": round(val_tokens / len(val_text), 4)}

@@ -4,6 +4,7 @@ import torch
 
 from dllab.distributed import Group, check_divisible, processes, shard
 from dllab.errors import ParamError, UserError
+from dllab.text.config import LstmParams
 from dllab.runtime import cpu_threads, seed_everything
 
 
@@ -17,10 +18,12 @@ def test_each_process_takes_its_own_slice_of_the_global_batch():
 
 
 def test_a_batch_that_does_not_split_is_named_with_the_fix():
-    check_divisible("lstm", 32, 4)
-    with pytest.raises(ParamError, match=r"lstm.batch_size = 30 is not a multiple of the 4 training processes "
-                                         r"\(lstm.nproc.*choose a multiple of 4"):
-        check_divisible("lstm", 30, 4)
+    check_divisible(LstmParams(batch_size=32), 4)
+    with pytest.raises(ParamError, match=r"^params.yaml: lstm.batch_size = 30 is not a multiple of the 4 training "
+                                         r"processes \(lstm.nproc.*choose a multiple of 4"):
+        check_divisible(LstmParams(batch_size=30), 4)
+    with pytest.raises(ParamError, match=r"^exp.yaml: lstm.batch_size = 30 "):  # the file given with --params
+        check_divisible(LstmParams.from_mapping({"batch_size": 30}, source="exp.yaml"), 4)
 
 
 def test_torchrun_decides_the_process_count_when_it_started_the_script(monkeypatch):

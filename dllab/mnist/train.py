@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from dllab.distributed import SINGLE, Group, reduce, shard, wrap
 from dllab.history import write_history
+from dllab.mnist.config import MnistParams
 from dllab.mnist.data import load_split, make_loader, normalise, split_validation
 from dllab.mnist.model import MLP, parameter_count, save_checkpoint
 from dllab.runtime import seed_everything
@@ -75,23 +76,23 @@ def batch_loss(logits: torch.Tensor, targets: torch.Tensor, batch_count: int, gr
     return summed * group.world / batch_count, summed.item()
 
 
-def fit(model: nn.Module, train_loader, val_loader, params: dict, device: torch.device,
+def fit(model: nn.Module, train_loader, val_loader, params: MnistParams, device: torch.device,
         generator: torch.Generator, group: Group = SINGLE) -> tuple[list[dict], dict | None, list[float]]:
-    """Run ``params["epochs"]`` epochs; return the per-epoch history, the best epoch (highest validation
+    """Run ``params.epochs`` epochs; return the per-epoch history, the best epoch (highest validation
     accuracy, then lowest validation loss) with its weights under ``"state_dict"``, and each epoch's seconds
     (kept apart from the history: they vary between identical runs). Under torchrun only rank 0 validates:
     the other ranks return no history and no best epoch."""
     trainer = wrap(model, group, device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=params["lr"], weight_decay=params["weight_decay"])
-    scheduler = make_scheduler(optimizer, params["lr_schedule"], params["lr"], params["epochs"] * len(train_loader))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+    scheduler = make_scheduler(optimizer, params.lr_schedule, params.lr, params.epochs * len(train_loader))
     history, best, epoch_seconds = [], None, []
-    for epoch in range(1, params["epochs"] + 1):
+    for epoch in range(1, params.epochs + 1):
         model.train()
         epoch_start, total_loss, correct, count = time.perf_counter(), 0.0, 0, 0
-        for inputs, targets in tqdm(train_loader, desc=f"epoch {epoch}/{params['epochs']}", leave=False,
+        for inputs, targets in tqdm(train_loader, desc=f"epoch {epoch}/{params.epochs}", leave=False,
                                     disable=not group.main):
-            if params["augment_shift"]:
-                inputs = random_shift(inputs, params["augment_shift"], generator)
+            if params.augment_shift:
+                inputs = random_shift(inputs, params.augment_shift, generator)
             batch_count = len(targets)
             inputs, targets = shard(inputs, group).to(device), shard(targets, group).to(device)  # (B / N, ...)
             logits = trainer(inputs)  # (B / N, 10)
@@ -118,23 +119,23 @@ def fit(model: nn.Module, train_loader, val_loader, params: dict, device: torch.
     return history, best, epoch_seconds
 
 
-def train(params: dict, data_root: str | Path, model_path: str | Path, history_path: str | Path,
+def train(params: MnistParams, data_root: str | Path, model_path: str | Path, history_path: str | Path,
           device: torch.device, group: Group = SINGLE) -> tuple[dict | None, dict | None]:
     """Train from ``params`` (the checked ``mnist`` section); save the best model and per-epoch history;
     return the summary (also in the checkpoint: nothing in it varies between identical runs) and the timing
     (under torchrun: on rank 0; the other ranks return None, None)."""
-    generator = seed_everything(params["seed"], group.rank)
+    generator = seed_everything(params.seed, group.rank)
     images, labels = load_split(data_root, train=True)
-    if params["train_limit"]:
-        images, labels = images[: params["train_limit"]], labels[: params["train_limit"]]
-    val_size = min(params["val_size"], len(images) // 5)
+    if params.train_limit:
+        images, labels = images[: params.train_limit], labels[: params.train_limit]
+    val_size = min(params.val_size, len(images) // 5)
     (train_x, train_y), (val_x, val_y) = split_validation(images, labels, val_size, generator)
-    train_loader = make_loader(normalise(train_x).reshape(-1, 28, 28), train_y, params["batch_size"],
+    train_loader = make_loader(normalise(train_x).reshape(-1, 28, 28), train_y, params.batch_size,
                                shuffle=True, generator=generator)
     val_loader = make_loader(normalise(val_x), val_y, 1024, shuffle=False)
-    model = MLP(params["hidden"], params["activation"], params["dropout"]).to(device)
+    model = MLP(params.hidden, params.activation, params.dropout).to(device)
     log.info("training %s (%d parameters) on %d images, validating on %d, device %s",
-             params["hidden"], parameter_count(model), len(train_x), len(val_x), device)
+             list(params.hidden), parameter_count(model), len(train_x), len(val_x), device)
 
     started = time.perf_counter()
     history, best, epoch_seconds = fit(model, train_loader, val_loader, params, device, generator, group)
@@ -152,8 +153,8 @@ def train(params: dict, data_root: str | Path, model_path: str | Path, history_p
     write_history(history_path, history, HISTORY_FIELDS)
     return summary, {
         "train_seconds": round(train_seconds, 2),
-        "seconds_per_epoch": round(train_seconds / params["epochs"], 3),
-        "train_images_per_second": round(params["epochs"] * len(train_x) / train_seconds),
+        "seconds_per_epoch": round(train_seconds / params.epochs, 3),
+        "train_images_per_second": round(params.epochs * len(train_x) / train_seconds),
         "epoch_seconds": [round(t, 2) for t in epoch_seconds],
         "processes": group.world,
         "threads": torch.get_num_threads(),  # per process (dllab/runtime.py: cpu_threads)

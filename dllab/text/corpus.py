@@ -16,9 +16,13 @@ import tempfile
 import unicodedata
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dllab.errors import DataError, UserError
 from dllab.files import write_json, write_text
+
+if TYPE_CHECKING:
+    from dllab.text.config import CorpusParams
 
 log = logging.getLogger("text.corpus")
 
@@ -128,13 +132,13 @@ def describe(text: str) -> dict:
     return {"characters": len(text), "lines": text.count("\n"), "distinct_characters": len(set(text))}
 
 
-def build_corpus(params: dict, out: str | Path, timeout: float = 10.0) -> dict:
+def build_corpus(params: CorpusParams, out: str | Path, timeout: float = 10.0) -> dict:
     """Write ``train.txt``, ``val.txt``, ``test.txt`` and ``stats.json`` into ``out``; return the stats."""
-    text = gather(params["sources"], timeout)
-    if params["max_chars"]:
-        text = text[: params["max_chars"]]
-    parts = dict(zip(SPLITS, split(text, params["val_fraction"], params["test_fraction"])))
-    stats = {"sources": params["sources"], "total": describe(text), **{k: describe(v) for k, v in parts.items()}}
+    text = gather(params.sources, timeout)
+    if params.max_chars:
+        text = text[: params.max_chars]
+    parts = dict(zip(SPLITS, split(text, params.val_fraction, params.test_fraction)))
+    stats = {"sources": list(params.sources), "total": describe(text), **{k: describe(v) for k, v in parts.items()}}
     out = Path(out)
     for name, part in parts.items():
         write_text(out / f"{name}.txt", part)

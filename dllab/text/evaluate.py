@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from dllab.text.checkpoint import load_checkpoint
+from dllab.text.config import LmEvaluateParams
 from dllab.text.corpus import read_text
 from dllab.text.generate import generate
 from dllab.text.tokenizer import Tokenizer
@@ -46,22 +47,23 @@ def unigram_nll(train_ids: list[int], test_ids: list[int], vocab_size: int) -> f
     return -sum(math.log((counts[i] + 1) / total) for i in test_ids)
 
 
-def generation_speed(model, tokenizer: Tokenizer, prompts: list[str], params: dict) -> tuple[list[str], float]:
+def generation_speed(model, tokenizer: Tokenizer, prompts: list[str],
+                     params: LmEvaluateParams) -> tuple[list[str], float]:
     """Each prompt's completion and the tokens per second generation ran at."""
     completions, started = [], time.perf_counter()
     for prompt in prompts:
-        completions.append(generate(model, tokenizer, prompt, params["max_new_tokens"], params["temperature"],
-                                    params["top_k"], params["seed"]))
+        completions.append(generate(model, tokenizer, prompt, params.max_new_tokens, params.temperature,
+                                    params.top_k, params.seed))
     seconds = time.perf_counter() - started
-    return completions, len(prompts) * params["max_new_tokens"] / seconds
+    return completions, len(prompts) * params.max_new_tokens / seconds
 
 
 def evaluate_models(model_paths: dict[str, str | Path], tokenizer_path: str | Path, corpus_dir: str | Path,
-                    params: dict, device: torch.device) -> tuple[dict, dict[str, list[str]], dict]:
-    """``({name: metrics}, {name: completions of params["prompts"]}, {name: generation tokens/s})`` for each
+                    params: LmEvaluateParams, device: torch.device) -> tuple[dict, dict[str, list[str]], dict]:
+    """``({name: metrics}, {name: completions of params.prompts}, {name: generation tokens/s})`` for each
     model, and ``unigram`` in the metrics. The speeds vary between runs: they go to the stage record."""
     tokenizer = Tokenizer(tokenizer_path)
-    text = scored_text(corpus_dir, params["test_chars"])
+    text = scored_text(corpus_dir, params.test_chars)
     ids = tokenizer.encode_long(text)
     characters = len(text) - len(tokenizer.decode(ids[:1]))  # the first token has no history: not scored
     metrics, samples, speeds = {}, {}, {}
@@ -69,7 +71,7 @@ def evaluate_models(model_paths: dict[str, str | Path], tokenizer_path: str | Pa
         model, checkpoint = load_checkpoint(path, device)
         nll, tokens = sequence_nll(model, torch.tensor(ids), model.context, max(model.context // 2, 1),
                                    EVAL_BATCH, device)
-        samples[name], generation_tps = generation_speed(model, tokenizer, params["prompts"], params)
+        samples[name], generation_tps = generation_speed(model, tokenizer, params.prompts, params)
         speeds[name] = round(generation_tps, 1)
         summary = checkpoint["summary"]
         metrics[name] = {**loss_metrics(nll, tokens, characters), "params": summary["parameters"],
@@ -84,14 +86,14 @@ def evaluate_models(model_paths: dict[str, str | Path], tokenizer_path: str | Pa
     return metrics, samples, speeds
 
 
-def samples_markdown(prompts: list[str], samples: dict[str, list[str]], params: dict) -> str:
+def samples_markdown(prompts: list[str], samples: dict[str, list[str]], params: LmEvaluateParams) -> str:
     """The same prompts completed by each model, side by side in one table per prompt."""
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", "<br>") or " "
 
     lines = ["# Samples: the same prompts, completed by each model",
-             "", f"{params['max_new_tokens']} new tokens, temperature {params['temperature']}, "
-             f"top-k {params['top_k']}, seed {params['seed']}. The prompt is in bold.", ""]
+             "", f"{params.max_new_tokens} new tokens, temperature {params.temperature}, "
+             f"top-k {params.top_k}, seed {params.seed}. The prompt is in bold.", ""]
     names = list(samples)
     for i, prompt in enumerate(prompts):
         lines += [f"## Prompt {i + 1}: {prompt!r}", "",

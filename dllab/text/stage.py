@@ -5,8 +5,8 @@ import argparse
 import json
 
 from dllab.cli import dry_run_paths, record_timing
-from dllab.params import load_section
-from dllab.text.config import MODEL_SPECS, check_model_config
+from dllab.params import load
+from dllab.text.config import MODEL_PARAMS
 
 DRY_RUN = {"max_steps": 5, "eval_interval": 5, "eval_batches": 1, "max_seconds": 0}
 
@@ -23,27 +23,22 @@ def train_stage(kind: str, description: str) -> None:
     parser.add_argument("--dry-run", action="store_true",
                         help="5 steps on small batches, written to a temporary folder unless paths are given")
     args = parser.parse_args()
-    spec, model_keys = MODEL_SPECS[kind]
-    params = load_section(args.params, kind, spec, only=list(spec))
-    model_config = {key: params.pop(key) for key in model_keys}
-    check_model_config(kind, model_config)
-    nproc = params.pop("nproc")
+    params = load(args.params, MODEL_PARAMS[kind])
 
     from dllab import distributed
     from dllab.runtime import pick_device
     from dllab.text.train import train
 
     if args.dry_run:  # small batches: 4 windows, or the next multiple of the training processes
-        processes = distributed.processes(nproc)
-        small = -(-min(params["batch_size"], 4) // processes) * processes
-        params.update(DRY_RUN, batch_size=small, context=min(params["context"], 32))
+        processes = distributed.processes(params.nproc)
+        small = -(-min(params.batch_size, 4) // processes) * processes
+        params = params.with_values(**DRY_RUN, batch_size=small, context=min(params.context, 32))
     paths = dry_run_paths(args.dry_run, kind, model=(args.model, f"models/{kind}/model.pt"),
                           history=(args.history, f"reports/lm/{kind}_history.csv"))
-    distributed.launch(kind, params["batch_size"], nproc, paths)
+    distributed.launch(params, paths)
     device = pick_device(args.device)
     with distributed.process_group(device) as group:
-        summary, timing = train(kind, model_config, params, args.corpus, args.tokenizer, paths["model"],
-                                paths["history"], device, group)
+        summary, timing = train(params, args.corpus, args.tokenizer, paths["model"], paths["history"], device, group)
     if not group.main:
         return
     record_timing(**timing)

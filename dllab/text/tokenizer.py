@@ -11,9 +11,13 @@ import io
 import logging
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dllab.errors import DataError, ParamError
+from dllab.errors import DataError
 from dllab.files import write_bytes
+
+if TYPE_CHECKING:
+    from dllab.text.config import TokenizerParams
 
 log = logging.getLogger("text.tokenizer")
 
@@ -29,37 +33,37 @@ def minimum_vocab_size(text: str) -> int:
     return SPECIALS + BYTE_PIECES + len(set(text) - {"\n"})
 
 
-def check_vocab_size(vocab_size: int, text: str, source: str) -> None:
+def check_vocab_size(params: TokenizerParams, text: str, source: str) -> None:
     """Stop before training when ``tokenizer.vocab_size`` cannot fit this corpus."""
     low = minimum_vocab_size(text)
-    if vocab_size <= low:
-        raise ParamError(f"params.yaml: tokenizer.vocab_size = {vocab_size} is too small for {source}: it needs "
-                         f"more than {low} (3 specials + 256 bytes + {low - 259} distinct characters)")
+    if params.vocab_size <= low:
+        raise params.invalid("vocab_size", f"is too small for {source}: it needs more than {low} "
+                                           f"(3 specials + 256 bytes + {low - 259} distinct characters)")
     words = len(set(text.split()))
     # BPE merges only join pieces inside a word, so there are at most about as many useful merges as
     # distinct words plus their sub-words; beyond ~4x distinct words SentencePiece runs out of pieces.
     high = low + 4 * words
-    if vocab_size > high:
-        raise ParamError(f"params.yaml: tokenizer.vocab_size = {vocab_size} is too large for {source} "
-                         f"({words} distinct words): use at most {high}, or a bigger corpus")
+    if params.vocab_size > high:
+        raise params.invalid("vocab_size", f"is too large for {source} ({words} distinct words): use at most "
+                                           f"{high}, or a bigger corpus")
 
 
-def train_tokenizer(train_text: str, vocab_size: int, out_dir: str | Path, max_lines: int,
-                    seed: int = 0, source: str = "the corpus") -> Path:
-    """Train BPE on up to ``max_lines`` lines of ``train_text`` (a seeded sample); return the model path."""
+def train_tokenizer(train_text: str, params: TokenizerParams, out_dir: str | Path,
+                    source: str = "the corpus") -> Path:
+    """Train BPE on up to ``params.max_lines`` lines of ``train_text`` (a seeded sample); return the model path."""
     import sentencepiece as spm
 
-    check_vocab_size(vocab_size, train_text, source)
+    check_vocab_size(params, train_text, source)
     lines = [line for line in train_text.split("\n") if line.strip()]
-    if len(lines) > max_lines:
-        lines = random.Random(seed).sample(lines, max_lines)
-    log.info("training BPE (vocab %d) on %d lines", vocab_size, len(lines))
+    if len(lines) > params.max_lines:
+        lines = random.Random(params.seed).sample(lines, params.max_lines)
+    log.info("training BPE (vocab %d) on %d lines", params.vocab_size, len(lines))
     # Lines in and model bytes out through memory: no temporary path ends up inside the model file,
     # so the same text and params give a byte-identical tokenizer (and DVC sees nothing changed).
     model = io.BytesIO()
     try:
         spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(lines), model_writer=model, vocab_size=vocab_size,
+            sentence_iterator=iter(lines), model_writer=model, vocab_size=params.vocab_size,
             model_type="bpe", byte_fallback=True, character_coverage=1.0,
             normalization_rule_name="identity", add_dummy_prefix=False, remove_extra_whitespaces=False,
             split_digits=True, allow_whitespace_only_pieces=True, max_sentence_length=1 << 16,
@@ -67,8 +71,7 @@ def train_tokenizer(train_text: str, vocab_size: int, out_dir: str | Path, max_l
         )
     except RuntimeError as exc:
         if "vocab" in str(exc).lower():
-            raise ParamError(f"params.yaml: tokenizer.vocab_size = {vocab_size} does not fit {source}: "
-                             f"{exc}") from None
+            raise params.invalid("vocab_size", f"does not fit {source}: {exc}") from None
         raise DataError(f"SentencePiece could not train on {source}: {exc}") from None
     target = Path(out_dir) / MODEL_FILE
     write_bytes(target, model.getvalue())

@@ -29,10 +29,10 @@ from torch import nn
 from tqdm import tqdm
 
 from dllab.distributed import SINGLE, Group, any_process, reduce, shard, wrap
-from dllab.errors import ParamError
 from dllab.history import write_history
 from dllab.runtime import seed_everything
 from dllab.text.checkpoint import MODEL_KINDS, parameter_count, save_checkpoint
+from dllab.text.config import LstmParams, TrainingParams, TransformerParams
 from dllab.text.corpus import read_text
 from dllab.text.tokenizer import Tokenizer
 
@@ -48,22 +48,23 @@ def load_tokens(corpus_dir: str | Path, tokenizer: Tokenizer) -> tuple[torch.Ten
                  for name in ("train.txt", "val.txt"))
 
 
-def check_fits(section: str, params: dict, train_ids: torch.Tensor, val_ids: torch.Tensor, vocab: int,
-               width: int, layers: int) -> None:
+def check_fits(params: TrainingParams, train_ids: torch.Tensor, val_ids: torch.Tensor, vocab: int, width: int,
+               layers: int) -> None:
     """Stop before training when the context is longer than the texts or a batch would not fit in memory."""
     import psutil
 
-    context, batch = params["context"], params["batch_size"]
+    context, batch = params.context, params.batch_size
     for name, ids in (("training", train_ids), ("validation", val_ids)):
         if len(ids) < context + 1:
-            raise ParamError(f"params.yaml: {section}.context = {context} is longer than the {name} text "
-                             f"({len(ids)} tokens); lower it or use a bigger corpus")
+            raise params.invalid("context", f"is longer than the {name} text ({len(ids)} tokens); lower it or use "
+                                            "a bigger corpus")
     # fp32 activations kept for the backward pass: logits and their gradient, plus ~16 tensors per layer.
     needed = 4 * batch * context * (3 * vocab + 16 * width * layers)
     available = psutil.virtual_memory().available
     if needed > 0.8 * available:
-        raise ParamError(f"params.yaml: {section}.batch_size = {batch} with {section}.context = {context} needs "
-                         f"about {needed / 2**30:.1f} GiB but {available / 2**30:.1f} GiB is free; lower them")
+        raise params.invalid("batch_size", f"with {params.section}.context = {context} needs about "
+                                           f"{needed / 2**30:.1f} GiB but {available / 2**30:.1f} GiB is free; "
+                                           "lower them")
 
 
 def random_windows(ids: torch.Tensor, batch_size: int, context: int, generator: torch.Generator):
@@ -101,21 +102,21 @@ def sequence_nll(model: nn.Module, ids: torch.Tensor, context: int, stride: int,
     return total, scored_until - 1
 
 
-def lr_at(step: int, params: dict) -> float:
+def lr_at(step: int, params: TrainingParams) -> float:
     """Linear warm-up to ``lr``, then cosine decay to ``FINAL_LR_FRACTION * lr`` at ``max_steps``."""
-    peak, warmup, total = params["lr"], params["warmup_steps"], params["max_steps"]
+    peak, warmup, total = params.lr, params.warmup_steps, params.max_steps
     if step < warmup:
         return peak * (step + 1) / warmup
     progress = min((step - warmup) / max(total - warmup, 1), 1.0)
     return peak * (FINAL_LR_FRACTION + (1 - FINAL_LR_FRACTION) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def make_optimizer(model: nn.Module, params: dict) -> torch.optim.AdamW:
+def make_optimizer(model: nn.Module, params: TrainingParams) -> torch.optim.AdamW:
     # Weight decay on matrices only: decaying norms' gains and biases only hurts.
     matrices = [p for p in model.parameters() if p.dim() >= 2]
     vectors = [p for p in model.parameters() if p.dim() < 2]
-    groups = [{"params": matrices, "weight_decay": params["weight_decay"]}, {"params": vectors, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=params["lr"], betas=(0.9, 0.99))
+    groups = [{"params": matrices, "weight_decay": params.weight_decay}, {"params": vectors, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=params.lr, betas=(0.9, 0.99))
 
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor, targets: torch.Tensor,
@@ -133,9 +134,9 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, inputs: torch
 class Validator:
     """Loss on a fixed slice of the validation text, per token and per character."""
 
-    def __init__(self, val_ids: torch.Tensor, tokenizer: Tokenizer, params: dict, device: torch.device):
-        tokens = min(len(val_ids), params["eval_batches"] * params["batch_size"] * params["context"] + 1)
-        self.ids, self.context, self.batch_size = val_ids[:tokens], params["context"], params["batch_size"]
+    def __init__(self, val_ids: torch.Tensor, tokenizer: Tokenizer, params: TrainingParams, device: torch.device):
+        tokens = min(len(val_ids), params.eval_batches * params.batch_size * params.context + 1)
+        self.ids, self.context, self.batch_size = val_ids[:tokens], params.context, params.batch_size
         self.device = device
         self.characters = len(tokenizer.decode(self.ids[1:].tolist()))
 
@@ -153,7 +154,7 @@ class Timing:
     step_seconds: float = 0.0  # time spent in training steps alone (for throughput)
 
 
-def fit(model: nn.Module, train_ids: torch.Tensor, validate: Validator | None, params: dict,
+def fit(model: nn.Module, train_ids: torch.Tensor, validate: Validator | None, params: TrainingParams,
         device: torch.device, generator: torch.Generator, label: str,
         group: Group = SINGLE) -> tuple[list[dict], dict | None, str | None, Timing]:
     """Train; return the history rows, the best row (lowest validation loss) with its ``state_dict``, why
@@ -163,55 +164,56 @@ def fit(model: nn.Module, train_ids: torch.Tensor, validate: Validator | None, p
     optimizer = make_optimizer(model, params)
     history, best, train_losses, timing, stopped_early = [], None, [], Timing(), None
     started = time.perf_counter()
-    progress = tqdm(range(params["max_steps"] + 1), desc=f"{label} training", mininterval=2, disable=not group.main)
+    progress = tqdm(range(params.max_steps + 1), desc=f"{label} training", mininterval=2, disable=not group.main)
     for step in progress:
         elapsed = time.perf_counter() - started
-        if params["max_seconds"] and step < params["max_steps"] and any_process(
-                elapsed > params["max_seconds"], group, device):  # every rank stops at the same step
+        if params.max_seconds and step < params.max_steps and any_process(
+                elapsed > params.max_seconds, group, device):  # every rank stops at the same step
             stopped_early = "time cap"
-        if step % params["eval_interval"] == 0 or step == params["max_steps"] or stopped_early:
+        if step % params.eval_interval == 0 or step == params.max_steps or stopped_early:
             train_loss = sum(train_losses) / len(train_losses) if train_losses else float("nan")
             train_loss = reduce([train_loss], group, device, mean=True)[0]  # each rank saw its share
             train_losses = []
             timing.eval_seconds.append(elapsed)
             if group.main:
-                row = {"step": step, "tokens": step * params["batch_size"] * params["context"],
+                row = {"step": step, "tokens": step * params.batch_size * params.context,
                        "lr": lr_at(step, params), "train_loss": train_loss, **validate(model)}
                 history.append(row)
                 progress.set_postfix(val_loss=f"{row['val_loss']:.3f}", bpc=f"{row['val_bpc']:.3f}")
                 if best is None or row["val_loss"] < best["val_loss"]:
                     best = {**row, "state_dict": copy.deepcopy(model.state_dict())}
-        if step == params["max_steps"]:
+        if step == params.max_steps:
             break
         if stopped_early:
             if group.main:
                 log.warning("%s: stopped at step %d of %d after %.0f s (max_seconds = %g: time cap)", label,
-                            step, params["max_steps"], elapsed, params["max_seconds"])
+                            step, params.max_steps, elapsed, params.max_seconds)
             break
         tick = time.perf_counter()
         for param_group in optimizer.param_groups:
             param_group["lr"] = lr_at(step, params)
-        inputs, targets = random_windows(train_ids, params["batch_size"], params["context"], generator)  # (B, T)
+        inputs, targets = random_windows(train_ids, params.batch_size, params.context, generator)  # (B, T)
         inputs, targets = shard(inputs, group), shard(targets, group)  # (B / N, T): this process's windows
-        train_losses.append(train_step(trainer, optimizer, inputs.to(device), targets.to(device), params["grad_clip"]))
+        train_losses.append(train_step(trainer, optimizer, inputs.to(device), targets.to(device), params.grad_clip))
         timing.step_seconds += time.perf_counter() - tick
     return history, best, stopped_early, timing
 
 
-def train(kind: str, model_config: dict, params: dict, corpus_dir: str | Path, tokenizer_path: str | Path,
+def train(params: LstmParams | TransformerParams, corpus_dir: str | Path, tokenizer_path: str | Path,
           model_path: str | Path, history_path: str | Path, device: torch.device,
           group: Group = SINGLE) -> tuple[dict | None, dict | None]:
-    """Train one model (``kind``: lstm or transformer) from its checked params section; save the best
+    """Train one model (its section names the kind: lstm or transformer) from its checked params; save the best
     weights and the history; return the training summary (also in the checkpoint) and the timing (under
     torchrun: on rank 0; the other ranks return None, None)."""
-    generator = seed_everything(params["seed"], group.rank)
+    kind, shape = params.section, params.model_kwargs()
+    generator = seed_everything(params.seed, group.rank)
     tokenizer = Tokenizer(tokenizer_path)
     train_ids, val_ids = load_tokens(corpus_dir, tokenizer)
-    width = model_config.get("dim") or model_config.get("hidden")
-    check_fits(kind, params, train_ids, val_ids, tokenizer.vocab_size, width, model_config["layers"])
-    model = MODEL_KINDS[kind](vocab_size=tokenizer.vocab_size, context=params["context"],
-                              dropout=params["dropout"], **model_config).to(device)
-    log.info("training %s %s (%d parameters) on %d tokens, device %s", kind, model_config,
+    width = params.dim if isinstance(params, TransformerParams) else params.hidden
+    check_fits(params, train_ids, val_ids, tokenizer.vocab_size, width, params.layers)
+    model = MODEL_KINDS[kind](vocab_size=tokenizer.vocab_size, context=params.context,
+                              dropout=params.dropout, **shape).to(device)
+    log.info("training %s %s (%d parameters) on %d tokens, device %s", kind, shape,
              parameter_count(model), len(train_ids), device)
     started = time.perf_counter()
     validate = Validator(val_ids, tokenizer, params, device) if group.main else None
@@ -223,7 +225,7 @@ def train(kind: str, model_config: dict, params: dict, corpus_dir: str | Path, t
     steps = history[-1]["step"]
     summary = {  # what the model is; nothing here varies between identical runs
         "steps": steps,
-        "max_steps": params["max_steps"],
+        "max_steps": params.max_steps,
         "stopped_early": stopped_early,
         "best_step": best["step"],
         "best_val_loss": best["val_loss"],
@@ -235,7 +237,7 @@ def train(kind: str, model_config: dict, params: dict, corpus_dir: str | Path, t
     return summary, {
         "train_seconds": round(train_seconds, 2),
         "seconds_per_step": round(timing.step_seconds / max(steps, 1), 4),
-        "train_tokens_per_second": round(steps * params["batch_size"] * params["context"]
+        "train_tokens_per_second": round(steps * params.batch_size * params.context
                                          / max(timing.step_seconds, 1e-9)),
         "eval_steps": [row["step"] for row in history],
         "eval_seconds": [round(t, 2) for t in timing.eval_seconds],

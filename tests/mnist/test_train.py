@@ -1,10 +1,11 @@
 import torch
 
 from dllab.mnist.data import make_loader, normalise, split_validation
+from dllab.mnist.config import MnistParams
 from dllab.mnist.model import MLP
 from dllab.mnist.train import fit, random_shift
 
-PARAMS = {"epochs": 8, "lr": 3e-3, "weight_decay": 0.0, "lr_schedule": "none", "augment_shift": 0}
+PARAMS = MnistParams(epochs=8, lr=3e-3, weight_decay=0.0, lr_schedule="none", augment_shift=0)
 
 
 def synthetic_digits(n: int, generator: torch.Generator):
@@ -25,7 +26,7 @@ def test_loss_falls_on_a_tiny_synthetic_set():
     assert history[-1]["train_loss"] < 0.5 * history[0]["train_loss"]
     assert best["val_accuracy"] > 0.9
     assert set(best["state_dict"]) == set(model.state_dict())
-    assert len(epoch_seconds) == PARAMS["epochs"] and "seconds" not in history[0]  # times kept apart
+    assert len(epoch_seconds) == PARAMS.epochs and "seconds" not in history[0]  # times kept apart
 
 
 def test_loader_yields_whole_batches_in_seeded_order():

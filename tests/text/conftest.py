@@ -31,9 +31,11 @@ def text() -> str:
 
 @pytest.fixture(scope="session")
 def tokenizer(tmp_path_factory, text):
+    from dllab.text.config import TokenizerParams
     from dllab.text.tokenizer import Tokenizer, train_tokenizer
 
-    return Tokenizer(train_tokenizer(text, 320, tmp_path_factory.mktemp("tokenizer"), max_lines=10_000))
+    return Tokenizer(train_tokenizer(text, TokenizerParams(vocab_size=320, max_lines=10_000),
+                                     tmp_path_factory.mktemp("tokenizer")))
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@ import logging
 import pytest
 
 from dllab.errors import DataError
+from dllab.text.config import CorpusParams
 from dllab.text.corpus import build_corpus, gather, normalise, read_text, split
 
-PARAMS = {"val_fraction": 0.1, "test_fraction": 0.1, "max_chars": 0}
+PARAMS = CorpusParams(val_fraction=0.1, test_fraction=0.1, max_chars=0)
 
 
 def test_normalise_fixes_line_endings_bom_and_composes_accents():
@@ -30,7 +31,7 @@ def test_a_corpus_too_small_for_three_parts_is_an_error():
 def test_build_corpus_from_files_writes_both_parts_and_stats(tmp_path):
     (tmp_path / "a.txt").write_bytes("Première ligne\r\n".encode() * 30)
     (tmp_path / "b.txt").write_text("second file\n" * 30, encoding="utf-8")
-    params = {**PARAMS, "sources": [f"file:{tmp_path / 'a.txt'}", str(tmp_path / "b.txt")]}
+    params = PARAMS.with_values(sources=(f"file:{tmp_path / 'a.txt'}", str(tmp_path / "b.txt")))
     stats = build_corpus(params, tmp_path / "out")
     train, val, test = (read_text(tmp_path / f"out/{part}.txt") for part in ("train", "val", "test"))
     assert "\r" not in train and train.startswith("Première ligne\n")
@@ -44,7 +45,7 @@ def test_build_corpus_from_files_writes_both_parts_and_stats(tmp_path):
 
 def test_max_chars_makes_a_small_corpus(tmp_path):
     (tmp_path / "a.txt").write_text("word " * 1000 + "\n" + "x\n" * 1000)
-    stats = build_corpus({**PARAMS, "sources": [str(tmp_path / "a.txt")], "max_chars": 2000}, tmp_path / "out")
+    stats = build_corpus(PARAMS.with_values(sources=(str(tmp_path / "a.txt"),), max_chars=2000), tmp_path / "out")
     assert stats["total"]["characters"] == 2000
 
 

@@ -58,13 +58,14 @@ def test_torchrun_two_processes_give_the_losses_of_one(tmp_path, corpus, tokeniz
 
     # The checkpoint rank 0 wrote loads in this one process and scores the validation text as training did.
     from dllab.text.checkpoint import load_checkpoint
+    from dllab.text.config import LstmParams
     from dllab.text.tokenizer import Tokenizer
     from dllab.text.train import Validator
 
     model, checkpoint = load_checkpoint(model_path)
     assert set(checkpoint["state_dict"]) == set(torch.load(single[2], weights_only=True)["state_dict"])
     val_ids = torch.tensor(Tokenizer(tokenizer.path).encode_long((corpus / "val.txt").read_text()))
-    scored = Validator(val_ids, tokenizer, {**LSTM}, torch.device("cpu"))(model)
+    scored = Validator(val_ids, tokenizer, LstmParams(**LSTM), torch.device("cpu"))(model)
     assert scored["val_loss"] == pytest.approx(checkpoint["summary"]["best_val_loss"], rel=1e-6)
     assert scored["val_loss"] == pytest.approx(single[0]["best_val_loss"], rel=1e-4)
 
@@ -82,7 +83,7 @@ def test_a_batch_that_does_not_split_stops_before_any_process_starts(tmp_path, c
                     str(tokenizer.path), "--params", str(params), "--model", str(tmp_path / "m.pt"), check=False,
                     timeout=120)
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
-    assert ("error: params.yaml: lstm.batch_size = 7 is not a multiple of the 2 training processes"
+    assert (f"error: {params}: lstm.batch_size = 7 is not a multiple of the 2 training processes"  # the --params file
             in failed.stderr)
     assert not (tmp_path / "m.pt").exists()
 

@@ -3,9 +3,10 @@ import math
 import pytest
 
 from dllab.text.checkpoint import save_checkpoint
+from dllab.text.config import LmEvaluateParams
 from dllab.text.evaluate import evaluate_models, samples_markdown, scored_text, unigram_nll
 
-PARAMS = {"test_chars": 600, "prompts": ["All:", ""], "max_new_tokens": 6, "temperature": 0.8, "top_k": 10, "seed": 0}
+PARAMS = LmEvaluateParams(test_chars=600, prompts=("All:", ""), max_new_tokens=6, temperature=0.8, top_k=10, seed=0)
 
 
 def test_unigram_nll_uses_smoothed_training_frequencies():
@@ -40,5 +41,5 @@ def test_both_models_are_scored_on_the_same_test_text(tmp_path, tiny_lstm, tiny_
     assert metrics["unigram"]["test_bpc"] < metrics["lstm"]["test_bpc"]
     assert metrics["test_characters"] < 600
 
-    page = samples_markdown(PARAMS["prompts"], samples, PARAMS)
+    page = samples_markdown(PARAMS.prompts, samples, PARAMS)
     assert "| lstm | transformer |" in page and "**All:**" in page

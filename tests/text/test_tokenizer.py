@@ -1,6 +1,7 @@
 import pytest
 
 from dllab.errors import DataError, ParamError
+from dllab.text.config import TokenizerParams
 from dllab.text.tokenizer import Tokenizer, minimum_vocab_size, train_tokenizer
 
 ROUND_TRIP = [
@@ -40,13 +41,14 @@ def test_encode_long_matches_encode(tokenizer, text):
 
 def test_vocab_too_small_names_the_key(tmp_path, text):
     low = minimum_vocab_size(text)
-    with pytest.raises(ParamError, match=f"tokenizer.vocab_size = {low} is too small"):
-        train_tokenizer(text, low, tmp_path, max_lines=100)
+    with pytest.raises(ParamError, match=f"^params.yaml: tokenizer.vocab_size = {low} is too small"):
+        train_tokenizer(text, TokenizerParams(vocab_size=low, max_lines=100), tmp_path)
 
 
 def test_vocab_too_large_names_the_key_before_training(tmp_path, text):
-    with pytest.raises(ParamError, match="tokenizer.vocab_size = 60000 is too large"):
-        train_tokenizer(text, 60000, tmp_path, max_lines=100)
+    params = TokenizerParams.from_mapping({"vocab_size": 60000, "max_lines": 100}, source="exp.yaml")
+    with pytest.raises(ParamError, match="^exp.yaml: tokenizer.vocab_size = 60000 is too large"):  # the --params file
+        train_tokenizer(text, params, tmp_path)
     assert not list(tmp_path.iterdir())
 
 
@@ -56,5 +58,5 @@ def test_missing_tokenizer_says_which_stage_to_run(tmp_path):
 
 
 def test_same_text_and_params_give_a_byte_identical_tokenizer(tmp_path, text, tokenizer):
-    again = train_tokenizer(text, 320, tmp_path, max_lines=10_000)
+    again = train_tokenizer(text, TokenizerParams(vocab_size=320, max_lines=10_000), tmp_path)
     assert again.read_bytes() == tokenizer.path.read_bytes()

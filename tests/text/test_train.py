@@ -4,11 +4,11 @@ import pytest
 import torch
 
 from dllab.errors import ParamError
+from dllab.text.config import LstmParams, TransformerParams
 from dllab.text.train import check_fits, fit, lr_at, random_windows, sequence_nll, Validator
 
-PARAMS = {"context": 16, "batch_size": 16, "lr": 3e-3, "weight_decay": 0.01, "warmup_steps": 10,
-          "max_steps": 100, "max_seconds": 0, "grad_clip": 1.0, "eval_interval": 50, "eval_batches": 2,
-          "dropout": 0.0, "seed": 0}
+PARAMS = TransformerParams(context=16, batch_size=16, lr=3e-3, weight_decay=0.01, warmup_steps=10, max_steps=100,
+                           max_seconds=0, grad_clip=1.0, eval_interval=50, eval_batches=2, dropout=0.0, seed=0)
 
 
 def test_windows_are_inputs_and_next_tokens():
@@ -19,7 +19,7 @@ def test_windows_are_inputs_and_next_tokens():
 
 
 def test_learning_rate_warms_up_then_decays_to_a_tenth():
-    params = {"lr": 1.0, "warmup_steps": 10, "max_steps": 110}
+    params = PARAMS.with_values(lr=1.0, warmup_steps=10, max_steps=110)
     assert lr_at(0, params) == pytest.approx(0.1)
     assert lr_at(9, params) == pytest.approx(1.0)
     assert lr_at(60, params) == pytest.approx(0.55)
@@ -72,7 +72,7 @@ def test_loss_falls_on_a_tiny_corpus(name, request, tokenizer, text):
 
 def test_a_time_cap_set_by_the_user_stops_training_and_says_so(tiny_transformer, tokenizer, text):
     ids = torch.tensor(tokenizer.encode(text))
-    params = {**PARAMS, "max_steps": 10_000, "max_seconds": 0.5}
+    params = PARAMS.with_values(max_steps=10_000, max_seconds=0.5)
     validate = Validator(ids[:100], tokenizer, params, torch.device("cpu"))
     history, _, stopped, timing = fit(tiny_transformer, ids, validate, params, torch.device("cpu"),
                                       torch.Generator(), "capped")
@@ -87,11 +87,10 @@ def test_the_same_params_give_the_same_checkpoint_and_history_bytes(tmp_path, to
     corpus.mkdir()
     (corpus / "train.txt").write_text(text[: len(text) // 2])
     (corpus / "val.txt").write_text(text[len(text) // 2:])
-    params = {**PARAMS, "max_steps": 20, "eval_interval": 10}
-    config = {"dim": 32, "layers": 1, "heads": 2}
+    params = PARAMS.with_values(max_steps=20, eval_interval=10, dim=32, layers=1, heads=2)
     outputs = []
     for run in ("a", "b"):
-        summary, timing = train("transformer", config, params, corpus, tokenizer.path, tmp_path / run / "model.pt",
+        summary, timing = train(params, corpus, tokenizer.path, tmp_path / run / "model.pt",
                                 tmp_path / run / "history.csv", torch.device("cpu"))
         outputs.append([(tmp_path / run / name).read_bytes() for name in ("model.pt", "history.csv")])
         assert summary["steps"] == 20 and summary["stopped_early"] is None and timing["train_seconds"] > 0
@@ -100,11 +99,14 @@ def test_the_same_params_give_the_same_checkpoint_and_history_bytes(tmp_path, to
 
 def test_context_longer_than_the_text_names_the_key():
     ids = torch.arange(20)
-    with pytest.raises(ParamError, match="transformer.context = 64 is longer than the validation text"):
-        check_fits("transformer", {**PARAMS, "context": 64}, torch.arange(1000), ids, 100, 32, 2)
+    with pytest.raises(ParamError, match="^params.yaml: transformer.context = 64 is longer than the validation text"):
+        check_fits(PARAMS.with_values(context=64), torch.arange(1000), ids, 100, 32, 2)
+    exp = TransformerParams.from_mapping({"context": 64}, source="exp.yaml")
+    with pytest.raises(ParamError, match="^exp.yaml: transformer.context = 64 "):  # the file given with --params
+        check_fits(exp, torch.arange(1000), ids, 100, 32, 2)
 
 
 def test_batch_that_cannot_fit_in_memory_names_the_keys():
     ids = torch.arange(10_000)
     with pytest.raises(ParamError, match="lstm.batch_size = 4096 with lstm.context = 4096 needs about"):
-        check_fits("lstm", {**PARAMS, "batch_size": 4096, "context": 4096}, ids, ids, 30000, 4096, 8)
+        check_fits(LstmParams(batch_size=4096, context=4096), ids, ids, 30000, 4096, 8)

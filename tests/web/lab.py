@@ -29,16 +29,14 @@ def lab_files(base: Path, mnist_raw: Path) -> LabFiles:
 
 def _mnist_model(made: Path, mnist_raw: Path) -> Path:
     import torch
-    import yaml
 
-    from dllab.mnist.config import SPEC
+    from dllab.mnist.config import MnistParams
     from dllab.mnist.train import train
-    from dllab.params import check_section
+    from dllab.params import load
 
     path = made / "mnist/model.pt"
     if not path.is_file():
-        raw = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))["mnist"]
-        params = check_section("mnist", {**raw, "hidden": [256], "epochs": 3}, SPEC)
+        params = load(REPO / "params.yaml", MnistParams).with_values(hidden=(256,), epochs=3)
         train(params, mnist_raw.parents[1], path, made / "mnist/history.csv", torch.device("cpu"))
     return path
 
@@ -49,6 +47,7 @@ def _language_models(pipeline: LabFiles, made: Path) -> tuple[Path, Path, Path]:
     import torch
 
     from dllab.text.checkpoint import save_checkpoint
+    from dllab.text.config import TokenizerParams
     from dllab.text.lstm import LSTMLM
     from dllab.text.tokenizer import Tokenizer, train_tokenizer
     from dllab.text.transformer import TransformerLM
@@ -56,7 +55,8 @@ def _language_models(pipeline: LabFiles, made: Path) -> tuple[Path, Path, Path]:
 
     folder = made / "lm"
     if not (folder / "transformer.pt").is_file():
-        tokenizer = Tokenizer(train_tokenizer(TEXT * 20, 320, folder / "tokenizer", max_lines=10_000))
+        tokenizer = Tokenizer(train_tokenizer(TEXT * 20, TokenizerParams(vocab_size=320, max_lines=10_000),
+                                              folder / "tokenizer"))
         torch.manual_seed(0)
         save_checkpoint(LSTMLM(tokenizer.vocab_size, context=16, embed=24, hidden=32, layers=2), "lstm",
                         folder / "lstm.pt", extra={"summary": {}})
