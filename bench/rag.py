@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from dllab.files import write_json
-from dllab.params import load_section
-from dllab.rag.config import SPEC
+from dllab.params import load
+from dllab.rag.config import RagParams
 from dllab.runtime import machine_description
 
 
@@ -27,7 +27,8 @@ def timed(function, *args, **kwargs):
     return result, time.perf_counter() - start
 
 
-def synthetic_index(folder: Path, texts: list[str], size: int, params: dict, dimension: int, seed: int = 0) -> float:
+def synthetic_index(folder: Path, texts: list[str], size: int, params: RagParams, dimension: int,
+                    seed: int = 0) -> float:
     """Write ``size`` chunks of shuffled document words with random unit vectors; return the seconds it took."""
     from dllab.rag.chunking import Chunk, chunk_id
     from dllab.rag.index import Changed, add_chunks
@@ -45,10 +46,10 @@ def synthetic_index(folder: Path, texts: list[str], size: int, params: dict, dim
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     client = open_client(folder)
     start = time.perf_counter()
-    collection = create_collection(client, {"embedding_model": params["embedding_model"], "dimension": dimension,
-                                            "chunk_size": params["chunk_size"], "chunk_overlap": params["chunk_overlap"]})
+    collection = create_collection(client, {"embedding_model": params.embedding_model, "dimension": dimension,
+                                            "chunk_size": params.chunk_size, "chunk_overlap": params.chunk_overlap})
     add_chunks(client, collection, [c for changed in files for c in changed.chunks], vectors, files)
-    mark_ready(collection, params["lexical_weight"])
+    mark_ready(collection, params.lexical_weight)
     client.close()
     return time.perf_counter() - start
 
@@ -72,9 +73,9 @@ def main() -> None:
     parser.add_argument("--chroma-url", help="instead of params.yaml's rag.chroma_url ('' = the embedded folder)")
     parser.add_argument("--out", default="reports/bench/rag.json")
     args = parser.parse_args()
-    params = load_section(args.params, "rag", SPEC)
+    params = load(args.params, RagParams)
     if args.chroma_url is not None:
-        params["chroma_url"] = args.chroma_url
+        params = params.with_values(chroma_url=args.chroma_url)
 
     _, import_seconds = timed(__import__, "sentence_transformers")
     from dllab.rag.embeddings import load_model
@@ -83,9 +84,9 @@ def main() -> None:
     from dllab.rag.search import Retriever
 
     questions = load_questions(args.questions)
-    k = params["top_k"]
+    k = params.top_k
     with tempfile.TemporaryDirectory() as tmp:
-        stats = build_index(params["docs_dir"], Path(tmp) / "index", params)
+        stats = build_index(params.docs_dir, Path(tmp) / "index", params)
         load_model.cache_clear()  # the reload below loads the model from disk, as a new process would
         retriever, reload_seconds = timed(Retriever.open, Path(tmp) / "index")
         quality = metrics(run(retriever, questions, k), k)
@@ -105,7 +106,7 @@ def main() -> None:
 
     report = {
         "benchmark": "rag",
-        "params": params,
+        "params": params.model_dump(),
         "documents": {key: stats[key] for key in ("files", "pages", "chunks")},
         "build_seconds": stats["timing"]["index_seconds"],
         "embedding_seconds": stats["timing"]["embedding_seconds"],

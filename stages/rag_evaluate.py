@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 from dllab.cli import run
-from dllab.params import load_section
-from dllab.rag.config import EVALUATE_KEYS, SPEC
+from dllab.params import load
+from dllab.rag.config import RagParams
 
 
 def main() -> None:
@@ -15,7 +15,7 @@ def main() -> None:
     parser.add_argument("--out", default="reports/rag", help="folder for metrics.json, questions.md and questions.json")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args()
-    k = load_section(args.params, "rag", SPEC, only=EVALUATE_KEYS)["top_k"]
+    k = load(args.params, RagParams, only=RagParams.EVALUATE_KEYS).top_k
 
     from dllab.files import write_json, write_text
     from dllab.rag.evaluate import load_questions, metrics, per_question, run as ask, table

@@ -3,8 +3,8 @@ import argparse
 import json
 
 from dllab.cli import record_timing, run
-from dllab.params import load_section
-from dllab.rag.config import INDEX_KEYS, SPEC
+from dllab.params import load
+from dllab.rag.config import RagParams
 
 
 def main() -> None:
@@ -13,12 +13,12 @@ def main() -> None:
     parser.add_argument("--metrics", default="reports/rag/index.json")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args()
-    params = load_section(args.params, "rag", SPEC, only=INDEX_KEYS)
+    params = load(args.params, RagParams, only=RagParams.INDEX_KEYS)
 
     from dllab.files import write_json
     from dllab.rag.index import build_index
 
-    stats = build_index(params["docs_dir"], args.index, params)
+    stats = build_index(params.docs_dir, args.index, params)
     record_timing(**stats.pop("timing"))
     write_json(args.metrics, stats)
     print(json.dumps({k: v for k, v in stats.items() if k != "skipped"}, indent=2))

@@ -14,16 +14,17 @@ def main() -> None:
     args = parser.parse_args()
 
     from dllab.files import write_text
-    from dllab.params import check_section, read_yaml
+    from dllab.params import read_yaml
     from dllab.report.baseline import Baseline
     from dllab.report.build import build
-    from dllab.report.config import SPEC
+    from dllab.report.config import ReportParams
     from dllab.report.document import to_html, to_markdown
     from dllab.runtime import machine_description
 
-    params = read_yaml(args.params)
-    rev = check_section("report", params.get("report"), SPEC, source=args.params)["lm_baseline"]
-    doc = build(Path(args.reports), params, machine_description(), baseline=Baseline(rev) if rev else None)
+    raw = read_yaml(args.params)  # the whole file: the report shows every section
+    rev = ReportParams.from_mapping(raw.get("report"), source=args.params).lm_baseline
+    doc = build(Path(args.reports), raw, machine_description(), baseline=Baseline(rev) if rev else None,
+                source=args.params)
     write_text(args.html, to_html(doc))
     write_text(args.markdown, to_markdown(doc, relative_to=Path(args.markdown).parent))
     print(f"wrote {args.html} and {args.markdown}")

@@ -12,7 +12,6 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from dllab.errors import ParamError
 from dllab.rag.documents import Document
 from dllab.rag.structure import HEADING, INTRO, ITEM, QUESTION, STEP, by_section, page_blocks
 
@@ -32,15 +31,10 @@ class Chunk:
     role: str = "text"     # steps, list, faq or text: the structure its paragraphs have
 
 
-def check_sizes(chunk_size: int, chunk_overlap: int) -> None:
-    if chunk_overlap >= chunk_size:
-        raise ParamError(f"params.yaml: rag.chunk_overlap = {chunk_overlap} must be smaller than "
-                         f"rag.chunk_size = {chunk_size}")
-
-
 def chunk_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
     """All chunks of a document, in order, each with its file, page and a stable id."""
-    check_sizes(chunk_size, chunk_overlap)
+    if chunk_overlap >= chunk_size:  # RagParams refuses this with the user's message; here a caller's mistake
+        raise ValueError(f"chunk_overlap ({chunk_overlap}) must be smaller than chunk_size ({chunk_size})")
     chunks, seen = [], {}
     for page, found in zip(doc.pages, page_blocks([page.text for page in doc.pages])):
         for section in by_section(found):

@@ -45,11 +45,12 @@ class Document:
     warnings: list[str] = field(default_factory=list)
 
 
-def list_files(docs_dir: str | Path) -> list[Path]:
-    """The .txt, .md and .pdf files under ``docs_dir`` (recursively, sorted, hidden files left out)."""
+def list_files(docs_dir: str | Path, params_file: str = "params.yaml") -> list[Path]:
+    """The .txt, .md and .pdf files under ``docs_dir`` (recursively, sorted, hidden files left out);
+    ``params_file`` is where the message sends the user to fix the folder."""
     root = Path(docs_dir)
     if not root.is_dir():
-        raise DataError(f"{root}: documents folder not found; set rag.docs_dir in params.yaml")
+        raise DataError(f"{root}: documents folder not found; set rag.docs_dir in {params_file}")
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from dllab.errors import DataError
 from dllab.files import atomic_dir
-from dllab.rag.chunking import Chunk, check_sizes, chunk_document
-from dllab.rag.config import DEFAULTS
+from dllab.rag.chunking import Chunk, chunk_document
+from dllab.rag.config import RagParams
 from dllab.rag.documents import DocumentProblem, list_files, load_document
 from dllab.rag.store import FolderStore, mark_ready
 
@@ -73,23 +73,19 @@ class IndexUpdate:
     problem_files: list[str] = field(default_factory=list)
 
 
-def build_index(docs_dir: str | Path, index_dir: str | Path, params: dict) -> dict:
+def build_index(docs_dir: str | Path, index_dir: str | Path, params: RagParams) -> dict:
     """Build the index of ``docs_dir`` in ``index_dir``, or bring an existing one up to date; return stats
-    (their ``timing`` entry holds the times, which vary between runs).
-
-    ``params`` holds keys of the ``rag`` section (missing ones take ``config.DEFAULTS``).
-    """
-    params = {**DEFAULTS, **params}
-    check_sizes(params["chunk_size"], params["chunk_overlap"])
+    (their ``timing`` entry holds the times, which vary between runs)."""
     started = time.perf_counter()
     root = Path(docs_dir)
-    files = list_files(root)
+    files = list_files(root, params.params_file)
     if not files:
-        raise DataError(f"{root}: no .txt, .md or .pdf files to index; put documents there or change rag.docs_dir")
-    if params["chroma_url"]:
+        raise DataError(f"{root}: no .txt, .md or .pdf files to index; put documents there or change rag.docs_dir "
+                        f"in {params.params_file}")
+    if params.chroma_url:
         from dllab.rag.server import build_on_server
 
-        stats = build_on_server(params["chroma_url"], index_dir, lambda store: _update(store, root, files, params))
+        stats = build_on_server(params.chroma_url, index_dir, lambda store: _update(store, root, files, params))
     else:
         with atomic_dir(index_dir, start_from_current=True) as work:  # swapped in only once finished
             store = FolderStore(work)
@@ -121,7 +117,7 @@ def code_fingerprint(embedding_model: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def _update(store, root: Path, files: list[Path], params: dict, force_rebuild: str | None = None) -> dict:
+def _update(store, root: Path, files: list[Path], params: RagParams, force_rebuild: str | None = None) -> dict:
     """Bring the index in ``store`` (a ``FolderStore`` or a ``ServerStore``) up to date with ``files``."""
     from dllab.rag.embeddings import dimension, embed, load_model
 
@@ -132,7 +128,7 @@ def _update(store, root: Path, files: list[Path], params: dict, force_rebuild: s
     plan = _plan(root, files, indexed, params)
     for problem in plan.problems:
         log.warning("%s", problem)
-    if params["strict"] and plan.problems:  # before anything in the index is touched
+    if params.strict and plan.problems:  # before anything in the index is touched
         raise DataError("; ".join(map(str, plan.problems)) + " (rag.strict is true: fix or remove these files, "
                         "or set rag.strict: false to skip them)")
     collection = existing if existing is not None and not rebuilt else _new_collection(store, params, existing, rebuilt)
@@ -141,21 +137,21 @@ def _update(store, root: Path, files: list[Path], params: dict, force_rebuild: s
     new = [c for changed in plan.changed for c in changed.chunks if c.chunk_id not in known]
     embedding_seconds = 0.0
     if new:
-        model = load_model(params["embedding_model"])
+        model = load_model(params.embedding_model)
         if dimension(model) != collection.metadata["dimension"]:  # same name, other model files
             return _update(store, root, files, params,
-                           f"{params['embedding_model']} now gives {dimension(model)}-dim vectors")
-        log.info("embedding %d new chunk(s) with %s", len(new), params["embedding_model"])
+                           f"{params.embedding_model} now gives {dimension(model)}-dim vectors")
+        log.info("embedding %d new chunk(s) with %s", len(new), params.embedding_model)
         start = time.perf_counter()
-        vectors = embed(model, [c.text for c in new], params["batch_size"], progress=True)
+        vectors = embed(model, [c.text for c in new], params.batch_size, progress=True)
         embedding_seconds = time.perf_counter() - start
         add_chunks(client, collection, new, vectors, plan.changed)
         log.info("added %d chunk(s) to the working copy", len(new))
     _refresh_kept(client, collection, plan, known)
     removed = _remove_stale(collection, plan, indexed)
     sentences = store.update_vectors(collection.get(include=["documents"])["documents"],
-                                     lambda: load_model(params["embedding_model"]), params["batch_size"])
-    mark_ready(collection, params["lexical_weight"])
+                                     lambda: load_model(params.embedding_model), params.batch_size)
+    mark_ready(collection, params.lexical_weight)
     return {
         **sentences,
         **_summary(collection, files, plan, indexed),
@@ -163,7 +159,7 @@ def _update(store, root: Path, files: list[Path], params: dict, force_rebuild: s
         "chunks_added": len(new),
         "chunks_removed": removed["chunks"],
         "rebuilt": rebuilt,
-        "embedding_model": params["embedding_model"],
+        "embedding_model": params.embedding_model,
         "dimension": collection.metadata["dimension"],
         "timing": {"embedding_seconds": round(embedding_seconds, 3),
                    "chunks_per_second": round(len(new) / embedding_seconds, 1) if embedding_seconds else None},
@@ -188,13 +184,13 @@ def _summary(collection, files: list[Path], plan: IndexUpdate, indexed: dict[str
     }
 
 
-def _wanted(params: dict) -> dict:
+def _wanted(params: RagParams) -> dict:
     """The collection metadata that must match for the stored vectors and chunks to be reused."""
-    return {"embedding_model": params["embedding_model"], "chunk_size": params["chunk_size"],
-            "chunk_overlap": params["chunk_overlap"], "code_fingerprint": code_fingerprint(params["embedding_model"])}
+    return {"embedding_model": params.embedding_model, "chunk_size": params.chunk_size,
+            "chunk_overlap": params.chunk_overlap, "code_fingerprint": code_fingerprint(params.embedding_model)}
 
 
-def _rebuild_reason(collection, params: dict) -> str | None:
+def _rebuild_reason(collection, params: RagParams) -> str | None:
     if collection is None:
         return None
     old, wanted = collection.metadata or {}, _wanted(params)
@@ -202,12 +198,12 @@ def _rebuild_reason(collection, params: dict) -> str | None:
     return "; ".join(f"{k} {old.get(k)!r} → {wanted[k]!r}" for k in changed) or None
 
 
-def _new_collection(store, params: dict, existing, rebuilt: str | None):
+def _new_collection(store, params: RagParams, existing, rebuilt: str | None):
     from dllab.rag.embeddings import dimension, load_model
 
     if rebuilt:
         log.info("rebuilding the index: %s", rebuilt)
-    metadata = {**_wanted(params), "dimension": dimension(load_model(params["embedding_model"]))}
+    metadata = {**_wanted(params), "dimension": dimension(load_model(params.embedding_model))}
     return store.create(metadata, replace=existing is not None)
 
 
@@ -222,7 +218,7 @@ def _indexed_files(collection) -> dict[str, Indexed]:
     return files
 
 
-def _plan(root: Path, files: list[Path], indexed: dict[str, Indexed], params: dict) -> IndexUpdate:
+def _plan(root: Path, files: list[Path], indexed: dict[str, Indexed], params: RagParams) -> IndexUpdate:
     """Sort files into unchanged, changed (read and chunked) and problems; identical copies are problems."""
     import hashlib
 
@@ -260,7 +256,7 @@ def _plan(root: Path, files: list[Path], indexed: dict[str, Indexed], params: di
             continue
         for warning in doc.warnings:
             log.warning("%s", warning)
-        chunks = chunk_document(doc, params["chunk_size"], params["chunk_overlap"])
+        chunks = chunk_document(doc, params.chunk_size, params.chunk_overlap)
         plan.changed.append(Changed(name, digest, len(doc.pages), chunks))
     return plan
 

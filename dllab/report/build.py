@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from dllab.chat.config import ChatParams
 from dllab.errors import DataError
+from dllab.rag.config import RagParams
 from dllab.report.document import Audio, Document, Figure, Heading, Paragraph, Preformatted, Table
 
 
@@ -36,12 +38,14 @@ def machine_line(machine: dict) -> Paragraph:
                      f"Python {machine.get('python')}.")
 
 
-def params_table(section: str, params: dict) -> Table:
-    return Table(["param", "value"], [[f"{section}.{k}", json.dumps(v)] for k, v in params.items()],
+def params_table(shown: dict, section: str) -> Table:
+    """A section of the params file as written (its stage checked it)."""
+    values = shown.get(section) or {}
+    return Table(["param", "value"], [[f"{section}.{k}", json.dumps(v)] for k, v in values.items()],
                  caption=f"params.yaml: {section}")
 
 
-def mnist_section(doc: Document, reports: Path, params: dict, machine: dict) -> None:
+def mnist_section(doc: Document, reports: Path, shown: dict, machine: dict) -> None:
     metrics = load_json(reports / "mnist/metrics.json", "mnist_evaluate")
     details = load_json(reports / "mnist/details.json", "mnist_evaluate")
     training, testing = stage_record(reports, "mnist_train"), stage_record(reports, "mnist_evaluate")
@@ -69,7 +73,7 @@ def mnist_section(doc: Document, reports: Path, params: dict, machine: dict) -> 
         figure(figures / "confusion_matrix.png", "mnist_evaluate", "Confusion matrix on the test set"),
         figure(figures / "predictions.png", "mnist_evaluate", "Test digits with true and predicted labels"),
         figure(figures / "worst_mistakes.png", "mnist_evaluate", "The most confident mistakes"),
-        params_table("mnist", params.get("mnist", {})),
+        params_table(shown, "mnist"),
         machine_line(details.get("machine", machine)),
     )
 
@@ -91,7 +95,7 @@ def lm_runs(reports: Path, models: list[str]) -> dict:
     return {model: run_from_files(history(model), record(model)) for model in models}
 
 
-def experiment_section(doc: Document, reports: Path, params: dict, baseline) -> None:
+def experiment_section(doc: Document, reports: Path, shown: dict, baseline) -> None:
     """This run's language models against those of a baseline commit (``report.lm_baseline``), for the models
     whose params differ: the changed params, test bits per character, and validation bits per character at
     equal steps and at equal training time (a wider model often wins the first and loses the second)."""
@@ -101,12 +105,13 @@ def experiment_section(doc: Document, reports: Path, params: dict, baseline) -> 
 
     metrics = load_json(reports / "lm/metrics.json", "lm_evaluate")
     runs = lm_runs(reports, [m for m in ("lstm", "transformer") if m in metrics])
-    base_params = yaml.safe_load(baseline.read("params.yaml")) or {}
+    base_shown = yaml.safe_load(baseline.read("params.yaml")) or {}
     base_metrics = json.loads(baseline.read("reports/lm/metrics.json"))
     doc.add(Heading(f"Experiment: this run against {baseline.name}", level=3))
     changed_any = False
     for model, run in runs.items():
-        ours, theirs = params.get(model, {}), base_params.get(model, {})
+        # The two files as written, not through the models: the baseline's may predate them (a key renamed since).
+        ours, theirs = shown.get(model) or {}, base_shown.get(model) or {}
         changed = [k for k in ours if theirs.get(k) != ours[k]]
         if not changed:
             continue
@@ -126,7 +131,7 @@ def experiment_section(doc: Document, reports: Path, params: dict, baseline) -> 
         doc.add(Paragraph(f"No language-model param differs from {baseline.name}: nothing to compare."))
 
 
-def lm_section(doc: Document, reports: Path, params: dict, machine: dict) -> None:
+def lm_section(doc: Document, reports: Path, shown: dict, machine: dict) -> None:
     from dllab.text.compare import comparison_rows
 
     metrics = load_json(reports / "lm/metrics.json", "lm_evaluate")
@@ -167,12 +172,12 @@ def lm_section(doc: Document, reports: Path, params: dict, machine: dict) -> Non
               caption="The same prompts completed by both models"),
     )
     for section in ("tokenizer", "lstm", "transformer"):
-        doc.add(params_table(section, params.get(section, {})))
+        doc.add(params_table(shown, section))
     machine_file = reports / "lm/machine.json"
     doc.add(machine_line(json.loads(machine_file.read_text()) if machine_file.is_file() else machine))
 
 
-def rag_section(doc: Document, reports: Path, params: dict, machine: dict) -> None:
+def rag_section(doc: Document, reports: Path, shown: dict, machine: dict) -> None:
     metrics = load_json(reports / "rag/metrics.json", "rag_evaluate")
     index = load_json(reports / "rag/index.json", "rag_index")
     questions = load_json(reports / "rag/questions.json", "rag_evaluate")
@@ -202,7 +207,7 @@ def rag_section(doc: Document, reports: Path, params: dict, machine: dict) -> No
                 "; ".join(f"{'✓ ' if h['answers'] else ''}{h['file']}:{h['page'] or '-'} {h['score']:.3f}"
                           for h in q["hits"])] for q in questions],
               caption="What each question retrieved (✓ marks a chunk that answers it)"),
-        params_table("rag", params.get("rag", {})),
+        params_table(shown, "rag"),
         machine_line(machine),
     )
 
@@ -214,14 +219,13 @@ ANSWER_TARGETS = {"correct": ">= 0.90", "faithful": ">= 0.95", "french_ok": ">= 
 CHECK_TARGETS = {"correct": ">= 0.85", "declined": ">= 0.70", "wrongly_declined": "<= 0.05"}
 
 
-def answers_section(doc: Document, reports: Path, params: dict, machine: dict) -> None:
+def answers_section(doc: Document, reports: Path, rag: RagParams, chat: ChatParams) -> None:
     metrics = load_json(reports / "chat/metrics.json", "chat_evaluate")
     answers = load_json(reports / "chat/answers.json", "chat_evaluate")
-    embedder = params.get("rag", {}).get("embedding_model")
     strategy = ("quote: the answer is shaped by the question's kind (its form, in French or English): a procedure "
                 "is answered with the steps of the best-matching section in order, a list with its items; other "
-                f"questions with at most {params.get('chat', {}).get('answer_sentences')} sentences of the "
-                f"retrieved passages: those closest to the question ({embedder} embeddings), each with the sentence "
+                f"questions with at most {chat.answer_sentences} sentences of the retrieved passages: those "
+                f"closest to the question ({rag.embedding_model} embeddings), each with the sentence "
                 "after it in its passage, in reading order, each followed by its passage number; no word is written "
                 "that is not in a document" if metrics["answer_mode"] == "quote" else
                 f"generate: {metrics['model']} writes the answer from the passages through llama.cpp")
@@ -294,7 +298,7 @@ def _verdict(answer: dict) -> str:
     return "wrongly declined" if answer["declined"] else "right" if answer["correct"] else "wrong"
 
 
-def chat_section(doc: Document, reports: Path, params: dict, machine: dict) -> None:
+def chat_section(doc: Document, reports: Path, shown: dict, chat: ChatParams, machine: dict) -> None:
     serve = load_json(reports / "serve/metrics.json", "serve")
     doc.add(
         Heading("Voice chatbot"),
@@ -302,7 +306,7 @@ def chat_section(doc: Document, reports: Path, params: dict, machine: dict) -> N
                   "over HTTP and measures them: retrieval, the answer, and speech for the question and the "
                   "answer. " + ("In quote mode (chat.answer_mode) the answer is the documents' own sentences, "
                                 "cited; the LLM is loaded but writes nothing. "
-                                if params.get("chat", {}).get("answer_mode") == "quote" else
+                                if chat.answer_mode == "quote" else
                                 "In generate mode the LLM writes the answer from the passages. ") +
                   "Anchors: llama.cpp on CPU runs 1B Q4 models at 25-40 tokens/s on a few cores; SmolLM2-135M "
                   "generates about 90 tokens/s alone on 2 threads here, in English: its French answers are weak."),
@@ -322,7 +326,7 @@ def chat_section(doc: Document, reports: Path, params: dict, machine: dict) -> N
                 Preformatted(turn["answer"]),
                 Table(["source", "page", "score"], [[s["file"], s["page"], s["score"]] for s in turn["sources"]]))
     for section in ("llm", "chat"):
-        doc.add(params_table(section, params.get(section, {})))
+        doc.add(params_table(shown, section))
     doc.add(machine_line(machine))
 
 
@@ -335,7 +339,7 @@ def _met(value, target: float, higher_is_better: bool = False) -> str:
     return "met" if (value >= target if higher_is_better else value <= target) else "missed"
 
 
-def speech_section(doc: Document, reports: Path, params: dict, machine: dict) -> None:
+def speech_section(doc: Document, reports: Path, shown: dict, machine: dict) -> None:
     metrics = load_json(reports / "speech/metrics.json", "speech_evaluate")
     heard = load_json(reports / "speech/transcripts.json", "speech_evaluate")
     speed = stage_record(reports, "speech_evaluate")
@@ -383,8 +387,8 @@ def speech_section(doc: Document, reports: Path, params: dict, machine: dict) ->
         Table(["voice", "text", "heard by Whisper", "WER"],
               [[h["voice"], h["text"], h["heard"], h["wer"]] for h in worst],
               caption="The texts heard worst (all of them in reports/speech/transcripts.json)"),
-        params_table("tts", params.get("tts", {})),
-        params_table("stt", params.get("stt", {})),
+        params_table(shown, "tts"),
+        params_table(shown, "stt"),
         machine_line(machine),
     )
 
@@ -407,18 +411,22 @@ def pipeline_section(doc: Document, reports: Path) -> None:
     )
 
 
-def build(reports: Path, params: dict, machine: dict, baseline=None) -> Document:
-    """The whole report; ``baseline`` (dllab.report.baseline.Baseline) adds the experiment comparison."""
+def build(reports: Path, shown: dict, machine: dict, baseline=None, source: str = "params.yaml") -> Document:
+    """The whole report; ``shown`` is the whole params file (read from ``source``), each section shown as
+    written; ``baseline`` (dllab.report.baseline.Baseline) adds the experiment comparison."""
+    # The values the text quotes, with their defaults, checked before any metrics file is read.
+    rag = RagParams.from_mapping(shown.get("rag"), source=source)
+    chat = ChatParams.from_mapping(shown.get("chat"), source=source)
     doc = Document("dllab: what the pipeline learned, how fast, at what cost")
     doc.add(Paragraph("Built by the `report` stage from the metrics, figures and records of every stage. "
                       "Compare experiments with `dvc exp show`, `dvc metrics diff` and `dvc plots diff`."))
-    mnist_section(doc, reports, params, machine)
-    lm_section(doc, reports, params, machine)
+    mnist_section(doc, reports, shown, machine)
+    lm_section(doc, reports, shown, machine)
     if baseline is not None:
-        experiment_section(doc, reports, params, baseline)
-    rag_section(doc, reports, params, machine)
-    answers_section(doc, reports, params, machine)
-    chat_section(doc, reports, params, machine)
-    speech_section(doc, reports, params, machine)
+        experiment_section(doc, reports, shown, baseline)
+    rag_section(doc, reports, shown, machine)
+    answers_section(doc, reports, rag, chat)
+    chat_section(doc, reports, shown, chat, machine)
+    speech_section(doc, reports, shown, machine)
     pipeline_section(doc, reports)
     return doc

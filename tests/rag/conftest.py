@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
-SMALL_PARAMS = {"chunk_size": 300, "chunk_overlap": 60, "embedding_model": "default", "batch_size": 16,
-                "strict": False, "lexical_weight": 0.5, "chroma_url": ""}
+from dllab.rag.config import RagParams
+
+SMALL_PARAMS = RagParams(chunk_size=300, chunk_overlap=60, embedding_model="default", batch_size=16,
+                         strict=False, lexical_weight=0.5, chroma_url="")
 
 RECIPE = (
     "La pâte brisée se prépare avec 250 g de farine, 125 g de beurre froid, une pincée de sel et un peu d'eau. "

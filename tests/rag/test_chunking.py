@@ -1,10 +1,10 @@
 """The chunker: size limit, overlap, pages, no empty chunks, stable ids."""
-from dllab.rag.chunking import chunk_document, split_text
-from dllab.rag.documents import Document, Page
-
 import pytest
 
 from dllab.errors import ParamError
+from dllab.rag.chunking import chunk_document, split_text
+from dllab.rag.config import RagParams
+from dllab.rag.documents import Document, Page
 
 SENTENCES = " ".join(f"Phrase numéro {i} sur la cuisson des pommes au four." for i in range(40))
 
@@ -54,6 +54,12 @@ def test_ids_depend_on_content_not_position():
 
 
 def test_overlap_must_be_smaller_than_the_chunk():
+    # The user's message comes from the params, naming the file; the chunker only refuses a caller's mistake.
+    with pytest.raises(ParamError, match=r"^other.yaml: rag.chunk_overlap = 300 must be smaller than "
+                                         r"rag.chunk_size = 300: each chunk repeats"):
+        RagParams.from_mapping({"chunk_size": 300, "chunk_overlap": 300}, source="other.yaml")
+    with pytest.raises(ParamError, match="rag.chunk_overlap = 400 must be smaller than rag.chunk_size = 300"):
+        RagParams(chunk_size=300).with_values(chunk_overlap=400)
     doc = Document("a.txt", [Page(None, SENTENCES)], "h")
-    with pytest.raises(ParamError, match="rag.chunk_overlap = 300 must be smaller than rag.chunk_size = 300"):
+    with pytest.raises(ValueError, match="chunk_overlap"):
         chunk_document(doc, 300, 300)

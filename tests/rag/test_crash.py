@@ -26,8 +26,8 @@ MORE = "".join(f"Astuce numéro {i} : une pincée de cannelle ou de vanille chan
 def run_stage_until(tmp_path, index, line: str | None):
     """Run stages/rag_index.py; SIGKILL it as soon as its output shows ``line`` (None: let it finish)."""
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"rag": {**SMALL_PARAMS, "batch_size": 1, "docs_dir": str(tmp_path / "docs"),
-                                              "top_k": 4}}))
+    params.write_text(yaml.safe_dump({"rag": {**SMALL_PARAMS.model_dump(), "batch_size": 1,
+                                              "docs_dir": str(tmp_path / "docs"), "top_k": 4}}))
     process = subprocess.Popen([sys.executable, str(REPO / "stages/rag_index.py"), "--index", str(index),
                                 "--metrics", str(tmp_path / "index.json"), "--params", str(params)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
@@ -88,9 +88,9 @@ def test_a_new_version_of_the_embedders_package_rebuilds_the_index(docs, tmp_pat
 
     from dllab.rag.embeddings import packages
 
-    index, params = tmp_path / "index", {**SMALL_PARAMS, "embedding_model": "e5-multilingual"}  # the default's
+    index, params = tmp_path / "index", SMALL_PARAMS.with_values(embedding_model="e5-multilingual")  # the default's
     first = build_index(docs, index, params)
-    package = packages(params["embedding_model"])[0]
+    package = packages(params.embedding_model)[0]
     real = importlib.metadata.version
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "99.0" if name == package else real(name))
     changed = build_index(docs, index, params)

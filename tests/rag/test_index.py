@@ -4,6 +4,7 @@ import shutil
 import pytest
 
 from dllab.errors import DataError
+from dllab.rag.config import RagParams
 from dllab.rag.index import build_index
 from dllab.rag.search import Retriever
 from tests.rag.conftest import HISTORY, PDF_PAGES, RECIPE, SMALL_PARAMS, make_pdf, make_scan_pdf
@@ -75,7 +76,7 @@ def test_adding_and_removing_files(built):
 
 def test_changing_the_embedding_model_or_chunking_rebuilds_cleanly(built, tiny_model):
     docs, index, stats = built
-    tiny = build_index(docs, index, {**SMALL_PARAMS, "embedding_model": tiny_model})
+    tiny = build_index(docs, index, SMALL_PARAMS.with_values(embedding_model=tiny_model))
     assert tiny["rebuilt"].startswith("embedding_model 'default' →")
     assert tiny["dimension"] == 32 and tiny["chunks"] == tiny["chunks_added"] == stats["chunks"]
     retriever = Retriever.open(index)  # opens with the model recorded in the index: no dimension mismatch
@@ -83,7 +84,7 @@ def test_changing_the_embedding_model_or_chunking_rebuilds_cleanly(built, tiny_m
     retriever.close()
     back = build_index(docs, index, SMALL_PARAMS)
     assert back["dimension"] == 384 and back["rebuilt"] and back["chunks"] == stats["chunks"]
-    rechunked = build_index(docs, index, {**SMALL_PARAMS, "chunk_size": 200})
+    rechunked = build_index(docs, index, SMALL_PARAMS.with_values(chunk_size=200))
     assert "chunk_size 300 → 200" in rechunked["rebuilt"] and rechunked["chunks"] > stats["chunks"]
 
 
@@ -108,9 +109,9 @@ def test_strict_mode_stops_before_touching_the_index(built):
     before = ids_by_file(index)
     make_scan_pdf(docs / "scan.pdf")
     with pytest.raises(DataError, match=r"scan\.pdf: no text layer.*rag\.strict is true"):
-        build_index(docs, index, {**SMALL_PARAMS, "strict": True})
+        build_index(docs, index, SMALL_PARAMS.with_values(strict=True))
     with pytest.raises(DataError, match=r"scan\.pdf"):  # not even a rebuild starts
-        build_index(docs, index, {**SMALL_PARAMS, "strict": True, "chunk_size": 200})
+        build_index(docs, index, SMALL_PARAMS.with_values(strict=True, chunk_size=200))
     assert ids_by_file(index) == before
 
 
@@ -125,8 +126,11 @@ def test_a_file_that_breaks_keeps_its_chunks_from_the_last_run(built):
 
 def test_a_folder_without_documents_is_an_error(tmp_path):
     (tmp_path / "docs").mkdir()
-    with pytest.raises(DataError, match=r"docs: no \.txt, \.md or \.pdf files to index"):
+    with pytest.raises(DataError, match=r"docs: no \.txt, \.md or \.pdf files to index.*in params\.yaml$"):
         build_index(tmp_path / "docs", tmp_path / "index", SMALL_PARAMS)
+    other = RagParams.from_mapping(SMALL_PARAMS.model_dump(), source="other.yaml")  # the file given with --params
+    with pytest.raises(DataError, match=r"nowhere: documents folder not found; set rag.docs_dir in other\.yaml$"):
+        build_index(tmp_path / "nowhere", tmp_path / "index", other)
 
 
 def test_deleting_a_paragraph_embeds_nothing_and_settles(built):

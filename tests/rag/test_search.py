@@ -45,7 +45,7 @@ def test_search_returns_ranked_hits_with_file_and_page(index):
 def test_dense_and_lexical_halves_can_be_weighed(index):
     retriever = Retriever.open(index)
     try:
-        assert retriever.lexical_weight == SMALL_PARAMS["lexical_weight"]  # recorded in the index
+        assert retriever.lexical_weight == SMALL_PARAMS.lexical_weight  # recorded in the index
         for weight in (0.0, 1.0):
             assert len(retriever.search("tarte normande au calvados", 2, lexical_weight=weight)) == 2
         assert retriever.search("   ", 4) == []

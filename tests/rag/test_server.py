@@ -30,7 +30,7 @@ def on_server(chroma_server):
     client = connect(chroma_server)
     for collection in client.list_collections():
         client.delete_collection(collection.name)
-    return {**SMALL_PARAMS, "chroma_url": chroma_server}
+    return SMALL_PARAMS.with_values(chroma_url=chroma_server)
 
 
 def test_search_on_the_server_returns_what_the_embedded_index_returns(docs, tmp_path, on_server):
@@ -41,7 +41,7 @@ def test_search_on_the_server_returns_what_the_embedded_index_returns(docs, tmp_
     assert served == embedded and served["chunks"] > 4
     assert sorted(p.name for p in (tmp_path / "served").iterdir()) == [MANIFEST]  # the server holds the data
     manifest = json.loads((tmp_path / "served" / MANIFEST).read_text())
-    assert manifest["chroma_url"] == on_server["chroma_url"] and manifest["chunks"] == served["chunks"]
+    assert manifest["chroma_url"] == on_server.chroma_url and manifest["chunks"] == served["chunks"]
 
     local, remote = Retriever.open(tmp_path / "embedded"), Retriever.open(tmp_path / "served")
     try:
@@ -60,7 +60,7 @@ def test_search_on_the_server_returns_what_the_embedded_index_returns(docs, tmp_
 
 
 def test_updates_on_the_server_are_incremental_and_swap_a_pointer(docs, tmp_path, on_server):
-    url = on_server["chroma_url"]
+    url = on_server.chroma_url
     build_index(docs, tmp_path / "index", on_server)
     first = current_version(connect(url))
     reader = Retriever.open(tmp_path / "index")  # stays open across the rebuilds below
@@ -79,12 +79,12 @@ def test_updates_on_the_server_are_incremental_and_swap_a_pointer(docs, tmp_path
     hits = reader.search("Où est née la tarte Tatin ?", k=1)  # its version is gone: it follows the pointer
     assert hits[0].file == "histoire.txt" and len(reader) == added["chunks"]
 
-    rebuilt = build_index(docs, tmp_path / "index", {**on_server, "chunk_size": 250})
+    rebuilt = build_index(docs, tmp_path / "index", on_server.with_values(chunk_size=250))
     assert "chunk_size 300 → 250" in rebuilt["rebuilt"] and rebuilt["chunks_added"] == rebuilt["chunks"]
 
 
 def test_a_build_that_fails_leaves_the_current_index_whole(docs, tmp_path, on_server, monkeypatch):
-    url = on_server["chroma_url"]
+    url = on_server.chroma_url
     build_index(docs, tmp_path / "index", on_server)
     before = current_version(connect(url))
     manifest = (tmp_path / "index" / MANIFEST).read_bytes()
@@ -110,13 +110,13 @@ def test_a_build_that_fails_leaves_the_current_index_whole(docs, tmp_path, on_se
 
 def test_the_stage_with_chroma_url_and_its_mistakes(docs, tmp_path, on_server):
     def stage(chroma_url: str) -> subprocess.CompletedProcess:
-        params = {"rag": {**SMALL_PARAMS, "docs_dir": str(docs), "top_k": 4, "chroma_url": chroma_url}}
+        params = {"rag": {**SMALL_PARAMS.model_dump(), "docs_dir": str(docs), "top_k": 4, "chroma_url": chroma_url}}
         (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
         return subprocess.run([sys.executable, str(REPO / "stages/rag_index.py"), "--params", str(tmp_path / "params.yaml"),
                                "--index", str(tmp_path / "index"), "--metrics", str(tmp_path / "index.json")],
                               capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)})
 
-    built = stage(on_server["chroma_url"])
+    built = stage(on_server.chroma_url)
     assert built.returncode == 0, built.stderr
     assert json.loads((tmp_path / "index.json").read_text())["chunks"] > 4
     assert (tmp_path / "index" / MANIFEST).is_file()

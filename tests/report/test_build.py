@@ -8,7 +8,8 @@ from dllab.report.build import build
 from dllab.report.document import Document, Paragraph, Table, to_html, to_markdown
 from tests.report.fixtures import MACHINE, make_reports
 
-PARAMS = {"mnist": {"hidden": [512, 512], "lr": 0.001}}
+# The sections the text quotes (rag, chat) are given empty: their models' defaults fill them.
+PARAMS = {"mnist": {"hidden": [512, 512], "lr": 0.001}, "rag": {}, "chat": {}}
 
 
 @pytest.fixture()
@@ -29,6 +30,7 @@ def test_report_has_every_section_with_embedded_figures(reports):
     # The answers: their measures against the targets, the misses shown as text, the calibration.
     assert "correct" in page and "&gt;= 0.90" in page and "Étalez la &lt;b&gt;pâte&lt;/b&gt;. [1]" in page
     assert "chat.decline_below = 0.84" in page and "0.85" in page and "Cury" in page
+    assert "at most 3 sentences" in page and "(e5-multilingual embeddings)" in page  # the models' defaults
     # the notebook's questions with their answers verbatim come first, then correct per kind of question
     chat = page[page.index('<h2 id="chatbot-answers"'):]
     assert chat.index("answers, word for word") < chat.index("Correct per kind") < chat.index("Every question of")
@@ -118,16 +120,24 @@ def test_an_experiment_is_compared_with_its_baseline_on_the_changed_models_only(
     assert "No language-model param differs from commit 0123456789" in same
 
 
+def test_a_quoted_value_is_checked_and_named_with_its_file(reports):
+    from dllab.errors import ParamError
+
+    with pytest.raises(ParamError, match=r"^other.yaml: chat.answer_sentences = 0 is not allowed"):
+        build(reports, {**PARAMS, "chat": {"answer_sentences": 0}}, MACHINE, source="other.yaml")
+    with pytest.raises(ParamError, match=r"^other.yaml: section 'rag' is missing"):
+        build(reports, {"mnist": PARAMS["mnist"], "chat": {}}, MACHINE, source="other.yaml")
+
+
 def test_the_baseline_must_be_a_full_commit_hash():
     from dllab.errors import ParamError
-    from dllab.params import check_section
-    from dllab.report.config import SPEC
+    from dllab.report.config import ReportParams
 
-    assert check_section("report", {"lm_baseline": ""}, SPEC)["lm_baseline"] == ""
-    assert check_section("report", {"lm_baseline": "a" * 40}, SPEC)["lm_baseline"] == "a" * 40
+    assert ReportParams.from_mapping({"lm_baseline": ""}).lm_baseline == ""
+    assert ReportParams.from_mapping({"lm_baseline": "a" * 40}).lm_baseline == "a" * 40
     for moving in ["HEAD", "main", "abc1234"]:
         with pytest.raises(ParamError, match=r"report.lm_baseline = .* full commit hash .*git rev-parse HEAD"):
-            check_section("report", {"lm_baseline": moving}, SPEC)
+            ReportParams.from_mapping({"lm_baseline": moving})
 
 
 def test_text_is_never_markup():
