@@ -15,6 +15,8 @@ class MnistParams(Section):
     hidden: list_of(integer(min=1, max=65536)) = (512, 512)  # hidden layer widths
     activation: one_of(*ACTIVATIONS) = "relu"
     dropout: number(min=0, max=0.95) = 0.2
+    # Share of each target's probability spread over the other digits: less over-confident predictions.
+    label_smoothing: number(min=0, max=0.5) = 0.0
     lr: number(above=0) = 0.001                   # AdamW peak learning rate
     weight_decay: number(min=0) = 0.01
     lr_schedule: one_of("none", "cosine", "onecycle") = "cosine"
@@ -27,6 +29,6 @@ class MnistParams(Section):
     nproc: integer(min=1, max=1024) = 1           # training processes (torchrun, DDP)
 
     DOWNLOAD_KEYS: ClassVar[tuple[str, ...]] = ("sources",)
-    TRAIN_KEYS: ClassVar[tuple[str, ...]] = ("hidden", "activation", "dropout", "lr", "weight_decay", "lr_schedule",
-                                             "batch_size", "epochs", "val_size", "train_limit", "augment_shift",
-                                             "seed", "nproc")
+    TRAIN_KEYS: ClassVar[tuple[str, ...]] = ("hidden", "activation", "dropout", "label_smoothing", "lr",
+                                             "weight_decay", "lr_schedule", "batch_size", "epochs", "val_size",
+                                             "train_limit", "augment_shift", "seed", "nproc")

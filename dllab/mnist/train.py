@@ -62,7 +62,8 @@ def make_scheduler(optimizer, schedule: str, lr: float, steps: int):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
 
 
-def batch_loss(logits: torch.Tensor, targets: torch.Tensor, batch_count: int, group: Group) -> tuple[torch.Tensor, float]:
+def batch_loss(logits: torch.Tensor, targets: torch.Tensor, batch_count: int, group: Group,
+               label_smoothing: float = 0.0) -> tuple[torch.Tensor, float]:
     """The loss to minimise and the sum of this process's per-image losses (for the epoch's mean).
 
     DDP averages gradients over the N processes, so each one minimises its images' summed loss times
@@ -70,9 +71,9 @@ def batch_loss(logits: torch.Tensor, targets: torch.Tensor, batch_count: int, gr
     batch splits unevenly.
     """
     if not group.distributed:
-        loss = F.cross_entropy(logits, targets)
+        loss = F.cross_entropy(logits, targets, label_smoothing=label_smoothing)
         return loss, loss.item() * len(targets)
-    summed = F.cross_entropy(logits, targets, reduction="sum")
+    summed = F.cross_entropy(logits, targets, reduction="sum", label_smoothing=label_smoothing)
     return summed * group.world / batch_count, summed.item()
 
 
@@ -96,7 +97,7 @@ def fit(model: nn.Module, train_loader, val_loader, params: MnistParams, device:
             batch_count = len(targets)
             inputs, targets = shard(inputs, group).to(device), shard(targets, group).to(device)  # (B / N, ...)
             logits = trainer(inputs)  # (B / N, 10)
-            loss, summed = batch_loss(logits, targets, batch_count, group)
+            loss, summed = batch_loss(logits, targets, batch_count, group, params.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

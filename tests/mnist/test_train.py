@@ -3,7 +3,8 @@ import torch
 from dllab.mnist.data import make_loader, normalise, split_validation
 from dllab.mnist.config import MnistParams
 from dllab.mnist.model import MLP
-from dllab.mnist.train import fit, random_shift
+from dllab.distributed import SINGLE
+from dllab.mnist.train import batch_loss, fit, random_shift
 
 PARAMS = MnistParams(epochs=8, lr=3e-3, weight_decay=0.0, lr_schedule="none", augment_shift=0)
 
@@ -50,3 +51,11 @@ def test_normalise_flattens_to_unit_scale():
     images = torch.full((2, 28, 28), 255, dtype=torch.uint8)
     assert normalise(images).shape == (2, 784)
     assert torch.allclose(normalise(images), torch.tensor((1 - 0.1307) / 0.3081))
+
+
+def test_label_smoothing_penalises_a_confident_right_answer():
+    logits = torch.tensor([[10.0] + [0.0] * 9])  # sure of a 0, and right
+    targets = torch.tensor([0])
+    plain, _ = batch_loss(logits, targets, 1, SINGLE)
+    smoothed, summed = batch_loss(logits, targets, 1, SINGLE, label_smoothing=MnistParams(label_smoothing=0.1).label_smoothing)
+    assert plain.item() < 0.001 < smoothed.item() and summed == smoothed.item()
