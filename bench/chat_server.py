@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # web/ and tests/ are not installed packages
 
-from dllab.chat.config import CHAT_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS
+from dllab.chat.config import ChatParams, LlmParams
 from dllab.chat.llm import ChatModel
-from dllab.params import load_section
+from dllab.params import load
 
 
 def main() -> None:
@@ -55,11 +55,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.answer_mode:
         args.params = _with_answer_mode(args.params, args.answer_mode)
-    llm = load_section(args.params, "llm", LLM_SPEC, only=MODEL_KEYS)
-    chat = load_section(args.params, "chat", CHAT_SPEC, only=SERVE_KEYS)
+    llm = load(args.params, LlmParams)
+    chat = load(args.params, ChatParams)
     questions = [q.text for q in load_questions(args.questions)]
     pick = lambda n, start=0: [questions[(start + i) % len(questions)] for i in range(n)]  # noqa: E731
-    generating = chat["answer_mode"] == "generate"  # quote mode generates no token: nothing to compare
+    generating = chat.answer_mode == "generate"  # quote mode generates no token: nothing to compare
     direct = Direct(args.model, args.index, args.params, chat) if generating else None
     load_average = {"at_start": os.getloadavg()}  # the machine may be shared: its load says how much
 
@@ -106,8 +106,8 @@ def main() -> None:
     report = {
         "benchmark": "serve",
         "model": args.model,
-        "answer_mode": chat["answer_mode"],
-        "params": {"llm": llm, "chat": chat},
+        "answer_mode": chat.answer_mode,
+        "params": {"llm": llm.model_dump(), "chat": chat.model_dump()},
         # The first streamed piece: a model token (generate) or the first quoted sentence (quote).
         "first_token_s": _stats([r["client"]["first_token_s"] for r in served + rest]),
         **speed,
@@ -135,11 +135,11 @@ def _with_answer_mode(params_path: str, mode: str) -> str:
     """A copy of the params file with chat.answer_mode set (kept for the run in the temporary folder)."""
     import yaml
 
-    params = yaml.safe_load(open(params_path, encoding="utf-8"))
-    params["chat"]["answer_mode"] = mode
+    raw = yaml.safe_load(open(params_path, encoding="utf-8"))
+    raw["chat"]["answer_mode"] = mode
     handle, path = tempfile.mkstemp(prefix="bench-params-", suffix=".yaml")
     with os.fdopen(handle, "w", encoding="utf-8") as out:
-        yaml.safe_dump(params, out, allow_unicode=True)
+        yaml.safe_dump(raw, out, allow_unicode=True)
     return path
 
 
@@ -150,10 +150,10 @@ class Direct:
     questions, reading one prompt per line on stdin and answering one JSON result per line.
     """
 
-    def __init__(self, model_path, index_dir, params_path, chat: dict):
+    def __init__(self, model_path, index_dir, params_path, chat: ChatParams):
         from dllab.rag.search import Retriever
 
-        self.retriever, self.top_k = Retriever.open(index_dir), chat["top_k"]
+        self.retriever, self.top_k = Retriever.open(index_dir), chat.top_k
         self.worker = subprocess.Popen([sys.executable, __file__, "--direct-worker", str(model_path), params_path],
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.n_ctx, self.max_tokens = self._call({"limits": True})["limits"]
@@ -179,7 +179,7 @@ class Direct:
 
 
 def direct_worker(model_path: str, params_path: str) -> None:
-    model = ChatModel.load(model_path, load_section(params_path, "llm", LLM_SPEC, only=MODEL_KEYS))
+    model = ChatModel.load(model_path, load(params_path, LlmParams))
     for line in sys.stdin:
         request = json.loads(line)
         if "count" in request:

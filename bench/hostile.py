@@ -38,9 +38,9 @@ BODY_BYTES = 10_000_000
 
 def main() -> None:
     from web.client import running_server, wait_until_loaded
-    from dllab.chat.config import CHAT_SPEC, SERVE_KEYS
+    from dllab.chat.config import ChatParams
     from dllab.files import write_json
-    from dllab.params import load_section
+    from dllab.params import load
     from dllab.rag.evaluate import load_questions
     from dllab.runtime import machine_description
 
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--out", default="reports/bench/hostile.json")
     args = parser.parse_args()
     params = _with_answer_mode(args.params, args.answer_mode)
-    chat = load_section(params, "chat", CHAT_SPEC, only=SERVE_KEYS)
+    chat = load(params, ChatParams)
     questions = [q.text for q in load_questions(args.questions)]
     load_average = {"at_start": os.getloadavg()}
 
@@ -73,7 +73,7 @@ def main() -> None:
     report = {
         "benchmark": "hostile",
         "answer_mode": args.answer_mode,
-        "params": {"chat": chat},
+        "params": {"chat": chat.model_dump()},
         "battery": battery,
         "departures": {
             "rounds": departures,

@@ -27,12 +27,12 @@ def main() -> None:
     if policy != "default":
         os.environ["OMP_WAIT_POLICY"] = policy  # before llama.cpp's OpenMP runtime starts
     from web.client import running_llama_server
-    from dllab.chat.config import LLM_SPEC, MODEL_KEYS
+    from dllab.chat.config import LlmParams
     from dllab.chat.llm import ChatModel
     from dllab.chat.prompt import build_prompt
     from dllab.chat.remote import RemoteChatModel
     from dllab.files import write_json
-    from dllab.params import load_section
+    from dllab.params import load
     from dllab.rag.evaluate import load_questions
     from dllab.rag.search import Retriever
     from dllab.runtime import machine_description
@@ -47,8 +47,8 @@ def main() -> None:
     parser.add_argument("--server-policy", choices=["PASSIVE", "ACTIVE"], default="PASSIVE")
     parser.add_argument("--out", default="reports/bench/remote_llm.json")
     args = parser.parse_args()
-    llm = {**load_section(args.params, "llm", LLM_SPEC, only=MODEL_KEYS), "temperature": 0.0}
-    local = ChatModel.load(args.model, {**llm, "source": args.model})
+    llm = load(args.params, LlmParams).with_values(temperature=0.0)
+    local = ChatModel.load(args.model, llm.with_values(source=args.model))
     retriever = Retriever.open(args.index)
     questions = [q.text for q in load_questions(args.questions) if not q.out_of_scope][:args.count]
     prompts = [build_prompt(q, retriever.search(q, k=4), [], local.count_tokens, local.n_ctx, local.max_tokens)
@@ -56,9 +56,9 @@ def main() -> None:
     retriever.close()
 
     load_before = os.getloadavg()
-    with running_llama_server(args.model, threads=llm["threads"], n_ctx=llm["n_ctx"],
+    with running_llama_server(args.model, threads=llm.threads, n_ctx=llm.n_ctx,
                               omp_wait_policy=args.server_policy) as (url, _):
-        remote = RemoteChatModel.from_params({**llm, "source": f"openai:{url}", "remote_model": "bench"})
+        remote = RemoteChatModel.from_params(llm.with_values(source=f"openai:{url}", remote_model="bench"))
         sides = {"in_process": local, "remote": remote}
         for model in sides.values():  # warm-up: first calls pay for allocations
             timed(model, prompts[0].messages)
@@ -78,7 +78,7 @@ def main() -> None:
     report = {
         "what": "decoding tokens/s and first token, same GGUF, same prompts and threads: python -m llama_cpp.server "
                 "over loopback HTTP (SSE) against llama-cpp-python in process",
-        "model": args.model, "omp_wait_policy": {"in_process": policy, "server": args.server_policy}, "threads": llm["threads"], "n_ctx": llm["n_ctx"], "max_tokens": llm["max_tokens"],
+        "model": args.model, "omp_wait_policy": {"in_process": policy, "server": args.server_policy}, "threads": llm.threads, "n_ctx": llm.n_ctx, "max_tokens": llm.max_tokens,
         "questions": len(runs), **summary,
         "tokens_per_s_ratio": round(summary["remote"]["tokens_per_s"] / summary["in_process"]["tokens_per_s"], 3),
         "first_token_ratio": round(summary["remote"]["first_token_s"] / summary["in_process"]["first_token_s"], 3),

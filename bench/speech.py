@@ -32,13 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # web/ and tests/ 
 import numpy as np
 
 from dllab.files import write_json
-from dllab.params import load_section
+from dllab.params import load
 from dllab.runtime import machine_description
 from dllab.speech import measure, wav
 from dllab.speech.tts import Speaker
 from dllab.speech.bark import missing_weights
 from dllab.speech.evaluate import sentences
-from dllab.speech.config import SPEC, STT_SPEC
+from dllab.speech.config import SttParams, TtsParams
 from dllab.speech.kokoro import missing_files as kokoro_missing
 from dllab.speech.transcribe import Transcriber, decode
 
@@ -80,19 +80,19 @@ def load() -> dict:
     return {"load_average_1m": round(one, 2), "load_average_5m": round(five, 2), "load_average_15m": round(fifteen, 2)}
 
 
-def measure_engine(params: dict, engine: str, repeats: int, kokoro: Path) -> dict:
+def measure_engine(params: TtsParams, engine: str, repeats: int, kokoro: Path) -> dict:
     results = {}
     for name, text in TEXTS.items():
         for role in ("question", "answer"):
             factors, clip = [], None
             for _ in range(repeats if name != "long_answer" else 1):
                 with tempfile.TemporaryDirectory() as cache:  # an empty cache: every call synthesises
-                    clip = Speaker.from_params({**params, "engine": engine}, cache, kokoro).speak(text, role)
+                    clip = Speaker.from_params(params.with_values(engine=engine), cache, kokoro).speak(text, role)
                 factors.append(clip.synth_seconds / clip.seconds)
             results[f"{name}/{role}"] = {"chars": len(text), "audio_seconds": round(clip.seconds, 2),
                                          "real_time_factor_median": round(float(np.median(factors)), 4)}
     with tempfile.TemporaryDirectory() as cache:
-        speaker = Speaker.from_params({**params, "engine": engine}, cache, kokoro)
+        speaker = Speaker.from_params(params.with_values(engine=engine), cache, kokoro)
         firsts = []
         for n in range(repeats):  # an answer's first piece, cut as the chat service cuts it (a new one each time)
             first = sentences(f"Pour {n + 2} personnes, {SENTENCE[0].lower()}{SENTENCE[1:]}")[0]
@@ -107,7 +107,7 @@ def measure_engine(params: dict, engine: str, repeats: int, kokoro: Path) -> dic
     return results
 
 
-def spoken_question(params: dict, kokoro: Path) -> tuple[bytes, float]:
+def spoken_question(params: TtsParams, kokoro: Path) -> tuple[bytes, float]:
     """The spoken question as a WebM/Opus recording (question voice, best engine here), and its seconds."""
     with tempfile.TemporaryDirectory() as cache:
         clip = Speaker.from_params(params, cache, kokoro).speak(SPOKEN_QUESTION, "question")
@@ -150,16 +150,15 @@ def server(params_file: Path, recording: bytes, repeats: int) -> dict:
     return result
 
 
-def choose(params: dict, kokoro: Path, whisper: Path, stt: dict, candidates: list[str]) -> dict:
+def choose(params: TtsParams, kokoro: Path, whisper: Path, stt: SttParams, candidates: list[str]) -> dict:
     """Each candidate question voice and the answer voice on SELECTION: WER and median pitch."""
-    transcriber = Transcriber(whisper, {**stt, "max_seconds": 600, "max_mb": 100})
-    answer_voice = params["answer_voice"]["kokoro"]
+    transcriber = Transcriber(whisper, stt.with_values(max_seconds=600, max_mb=100))
+    answer_voice = params.answer_voice.kokoro
     rows = {}
     for voice in [answer_voice] + [c for c in candidates if c != answer_voice]:
         with tempfile.TemporaryDirectory() as cache:  # each voice said in the question role
-            speaker = Speaker.from_params({**params, "engine": "kokoro",
-                                           "question_voice": {**params["question_voice"], "kokoro": voice}},
-                                          cache, kokoro)
+            trying = params.with_values(engine="kokoro", question_voice=params.question_voice.with_values(kokoro=voice))
+            speaker = Speaker.from_params(trying, cache, kokoro)
             heard, pitches, synth, audio = [], [], 0.0, 0.0
             for sentence in SELECTION:
                 clip = speaker.speak(sentence, "question")
@@ -182,7 +181,8 @@ def choose(params: dict, kokoro: Path, whisper: Path, stt: dict, candidates: lis
             "rule": f"the most semitones from the answer voice among those with WER <= {CHOICE_WER_MAX}"}
 
 
-def first_piece(params: dict, kokoro: Path, whisper: Path, stt: dict, limits: list[int], documents: Path) -> dict:
+def first_piece(params: TtsParams, kokoro: Path, whisper: Path, stt: SttParams, limits: list[int],
+                documents: Path) -> dict:
     """The documents' sentences of 60-200 characters whose first piece some limit changes, said in the answer
     voice as an answer is (cut with each limit) and heard by Whisper: WER and the first piece's synthesis time."""
     import re
@@ -193,10 +193,10 @@ def first_piece(params: dict, kokoro: Path, whisper: Path, stt: dict, limits: li
     raw = " ".join(documents.read_text(encoding="utf-8").split())
     found = [s for s in re.split(r"(?<=[.!?])\s+", raw) if 60 <= len(s) <= 200]
     texts = [s for s in found if len({tuple(cut(s, limit)) for limit in limits}) > 1]
-    transcriber = Transcriber(whisper, {**stt, "max_seconds": 600, "max_mb": 100})
+    transcriber = Transcriber(whisper, stt.with_values(max_seconds=600, max_mb=100))
     rows = {}
     with tempfile.TemporaryDirectory() as cache:
-        speaker = Speaker.from_params({**params, "engine": "kokoro"}, cache, kokoro)
+        speaker = Speaker.from_params(params.with_values(engine="kokoro"), cache, kokoro)
         for limit in limits:
             heard, firsts, lengths = [], [], []
             for sentence in texts:
@@ -227,8 +227,8 @@ def main() -> None:
     parser.add_argument("--documents", type=Path, default=REPO / "data/rag/connaissances.txt")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    params = load_section(args.params, "tts", SPEC)
-    stt = load_section(args.params, "stt", STT_SPEC)
+    params = load(args.params, TtsParams)
+    stt = load(args.params, SttParams)
     before = load()
     if args.first_piece:
         report = {"benchmark": "first_piece", **first_piece(params, args.kokoro, args.whisper, stt, args.first_piece,
@@ -239,7 +239,7 @@ def main() -> None:
         out = args.out or REPO / "reports/bench/voice_choice.json"
     else:
         engines = ["espeak"] + (["kokoro"] if not kokoro_missing(args.kokoro) else [])
-        engines += ["bark"] if not missing_weights(params["bark_small"]) else []
+        engines += ["bark"] if not missing_weights(params.bark_small) else []
         report = {"benchmark": "speech", "engines": {e: measure_engine(params, e, args.repeats if e != "bark" else 1,
                                                                        args.kokoro) for e in engines}}
         recording, seconds = spoken_question(params, args.kokoro)

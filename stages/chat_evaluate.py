@@ -4,10 +4,10 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from dllab.chat.config import CHAT_SPEC, JUDGE_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS
+from dllab.chat.config import ChatParams, JudgeParams, LlmParams
 from dllab.cli import run
-from dllab.params import load_section
-from dllab.speech.config import SPEC as TTS_SPEC, VOICE_KEYS
+from dllab.params import load
+from dllab.speech.config import TtsParams
 
 
 def main() -> None:
@@ -23,12 +23,12 @@ def main() -> None:
     parser.add_argument("--out", default="reports/chat", help="folder for metrics.json, answers.md, answers.json, "
                                                               "calibration.json and calibration.png")
     args = parser.parse_args()
-    llm = load_section(args.params, "llm", LLM_SPEC, only=MODEL_KEYS)
-    chat = load_section(args.params, "chat", CHAT_SPEC, only=SERVE_KEYS)
-    judge = load_section(args.params, "judge", JUDGE_SPEC, only=["threads"])
+    llm = load(args.params, LlmParams)
+    chat = load(args.params, ChatParams)
+    judge = load(args.params, JudgeParams, only=("threads",))
     # The answers are measured as text and said with espeak-ng, the cheapest engine: speech_evaluate measures
-    # the voices, and Kokoro would add minutes here.
-    tts = {**load_section(args.params, "tts", TTS_SPEC, only=VOICE_KEYS["espeak"]), "engine": "espeak"}
+    # the voices, and Kokoro would add minutes here (tts.engine is not read: this stage does not depend on it).
+    tts = load(args.params, TtsParams, only=TtsParams.VOICE_KEYS["espeak"]).with_values(engine="espeak")
 
     from tqdm import tqdm
 
@@ -49,18 +49,18 @@ def main() -> None:
             check_results = ask_all(service, checks, progress=lambda _: bar.update())
         service.close()
     curve = calibration(results)
-    summary = {**metrics(results), "answer_mode": chat["answer_mode"], "decline_below": chat["decline_below"],
+    summary = {**metrics(results), "answer_mode": chat.answer_mode, "decline_below": chat.decline_below,
                "decline_below_suggested": suggested_threshold(curve),
-               "judge_above": chat["judge_above"], "judge_below": chat["judge_below"],
+               "judge_above": chat.judge_above, "judge_below": chat.judge_below,
                "judge_below_suggested": suggested_threshold(judge_calibration(results)),
                "judged": sum(r.judged is not None for r in results),
-               "model": llm["source"] if is_remote(llm["source"]) else Path(args.model).name}
+               "model": llm.source if is_remote(llm.source) else Path(args.model).name}
     if args.check:
         summary["check"] = check_metrics(check_results, args.check)
     out = Path(args.out)
     write_json(out / "answers.json", per_question(results))
     write_json(out / "calibration.json", curve)
-    calibration_figure(curve, chat["decline_below"], out / "calibration.png")
+    calibration_figure(curve, chat.decline_below, out / "calibration.png")
     write_text(out / "answers.md", answers_markdown(per_question(results), summary))
     if args.check:
         write_text(out / "check_answers.md", answers_markdown(per_question(check_results),

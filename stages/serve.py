@@ -9,10 +9,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # web/ and tests/ are not installed packages
 
-from dllab.chat.config import CHAT_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS
+from dllab.chat.config import ChatParams, LlmParams
 from dllab.cli import run
-from dllab.params import load_section
-from dllab.speech.config import KEYS as TTS_KEYS, SPEC as TTS_SPEC, STT_KEYS, STT_SPEC
+from dllab.params import load
+from dllab.speech.config import SttParams, TtsParams
 
 
 def main() -> None:
@@ -28,10 +28,10 @@ def main() -> None:
     parser.add_argument("--out", default="reports/serve/metrics.json")
     args = parser.parse_args()
     # Checked here so that a bad value stops the stage before the server starts (the server reads them too).
-    load_section(args.params, "llm", LLM_SPEC, only=MODEL_KEYS)
-    load_section(args.params, "chat", CHAT_SPEC, only=SERVE_KEYS)
-    load_section(args.params, "tts", TTS_SPEC, only=TTS_KEYS)
-    load_section(args.params, "stt", STT_SPEC, only=STT_KEYS)
+    load(args.params, LlmParams)
+    load(args.params, ChatParams)
+    load(args.params, TtsParams)
+    load(args.params, SttParams)
 
     from web.client import running_server
     from web.serve_check import ask_and_check, summarise, transcribe_check

@@ -6,8 +6,8 @@ import tempfile
 from pathlib import Path
 
 from dllab.cli import record_timing, run
-from dllab.params import load_section
-from dllab.speech.config import EVALUATE_SPEC, KEYS as TTS_KEYS, SPEC as TTS_SPEC, STT_SPEC
+from dllab.params import load
+from dllab.speech.config import SpeechEvaluateParams, SttParams, TtsParams
 
 
 def main() -> None:
@@ -19,9 +19,9 @@ def main() -> None:
     parser.add_argument("--answers", default="data/eval/speech_answers.yaml")
     parser.add_argument("--out", default="reports/speech", help="folder for metrics.json, transcripts.json, clips/")
     args = parser.parse_args()
-    tts = load_section(args.params, "tts", TTS_SPEC, only=TTS_KEYS)
-    stt = load_section(args.params, "stt", STT_SPEC, only=["language", "beam_size"])
-    chosen = load_section(args.params, "speech_evaluate", EVALUATE_SPEC)
+    tts = load(args.params, TtsParams)
+    stt = load(args.params, SttParams, only=("language", "beam_size"))
+    chosen = load(args.params, SpeechEvaluateParams)
 
     from tqdm import tqdm
 
@@ -33,8 +33,9 @@ def main() -> None:
     from dllab.speech.transcribe import Transcriber
 
     texts = benchmark_texts([q.text for q in load_questions(args.questions)], load_answers(args.answers),
-                            chosen["questions"], chosen["answers"])
-    transcriber = Transcriber(args.whisper, {**stt, "max_seconds": 600, "max_mb": 100})
+                            chosen.questions, chosen.answers)
+    # Its own clips: the upload limits of a server do not apply.
+    transcriber = Transcriber(args.whisper, stt.with_values(max_seconds=600, max_mb=100))
     out = Path(args.out)
     with tempfile.TemporaryDirectory(prefix="speech-evaluate-audio-") as audio:  # fresh: synthesis is measured
         speaker = Speaker.from_params(tts, audio, kokoro_dir=args.kokoro)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
@@ -24,18 +25,21 @@ from dllab.errors import UserError
 from web.mnist_routes import MAX_BODY_BYTES as DIGIT_BODY_BYTES
 from web.responses import SECURITY_HEADERS
 
+if TYPE_CHECKING:
+    from dllab.chat.config import ChatParams
+
 CLEANUP_S = 5           # how often idle connections are looked for (waitress's default is 30 s)
 SPARE_FILES = 128       # open files beyond the connections: model, index, clips, bodies spooled to disk, logs
 
 
-def create_server(app, sockets: dict, host: str, port: int, chat: dict):
+def create_server(app, sockets: dict, host: str, port: int, chat: ChatParams):
     """A waitress server for ``app`` with the ``chat`` params' limits, whose own refusals are JSON."""
     import waitress
 
     server = waitress.create_server(
-        app, map=sockets, host=host, port=port, threads=chat["server_threads"],
-        connection_limit=chat["connection_limit"], channel_timeout=chat["channel_timeout"],
-        max_request_body_size=chat["max_request_body_size"], cleanup_interval=min(CLEANUP_S, chat["channel_timeout"]),
+        app, map=sockets, host=host, port=port, threads=chat.server_threads,
+        connection_limit=chat.connection_limit, channel_timeout=chat.channel_timeout,
+        max_request_body_size=chat.max_request_body_size, cleanup_interval=min(CLEANUP_S, chat.channel_timeout),
         channel_request_lookahead=1)
     for dispatcher in sockets.values():  # one listening socket per address (localhost may be two)
         if isinstance(dispatcher, BaseWSGIServer):
@@ -43,25 +47,25 @@ def create_server(app, sockets: dict, host: str, port: int, chat: dict):
     return server
 
 
-def check_connections(chat: dict, upload_bytes: int = 0) -> None:
+def check_connections(chat: ChatParams, upload_bytes: int = 0) -> None:
     """UserError unless the connection params can hold what they promise (checked at start-up); raises the
     process's soft limit on open files to what ``chat.connection_limit`` needs when the hard limit allows.
     ``upload_bytes``: the largest recording POST /transcribe takes (``stt.max_mb``)."""
     problems = []
     largest = max(body_limit(chat), DIGIT_BODY_BYTES, upload_bytes)
-    if chat["max_request_body_size"] <= largest:
+    if chat.max_request_body_size <= largest:
         problems.append(
-            f"chat.max_request_body_size = {chat['max_request_body_size']} would refuse valid requests: the largest "
+            f"chat.max_request_body_size = {chat.max_request_body_size} would refuse valid requests: the largest "
             f"one a route takes is {largest} bytes (a question of chat.max_question_chars with "
             "chat.max_history_messages messages of chat.max_message_chars, a drawn digit, or a recording of "
             "stt.max_mb); "
             f"set it above {largest}")
-    if chat["connection_limit"] <= chat["server_threads"]:
+    if chat.connection_limit <= chat.server_threads:
         problems.append(
-            f"chat.connection_limit = {chat['connection_limit']} leaves no connection beyond the "
-            f"chat.server_threads = {chat['server_threads']} busy threads, so /health and 503s could not reach the "
-            f"server; set it well above (e.g. {max(500, 4 * chat['server_threads'])})")
-    problems += _open_files(chat["connection_limit"])
+            f"chat.connection_limit = {chat.connection_limit} leaves no connection beyond the "
+            f"chat.server_threads = {chat.server_threads} busy threads, so /health and 503s could not reach the "
+            f"server; set it well above (e.g. {max(500, 4 * chat.server_threads)})")
+    problems += _open_files(chat.connection_limit)
     if problems:
         raise UserError("; ".join(problems))
 

@@ -7,6 +7,7 @@ import json
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +18,9 @@ from dllab.speech.text import speakable
 from dllab.text.explain import InspectRequest
 from dllab.text.generate import check_sampling
 from dllab.text.race import MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MAX_SEED, MODELS, RaceRequest
+
+if TYPE_CHECKING:
+    from dllab.chat.config import ChatParams
 
 ROLES = ("user", "assistant")
 FIELDS = ("question", "history")
@@ -35,9 +39,9 @@ class ChatRequest:
     history: list[dict]  # [{"role": "user" | "assistant", "content": str}], oldest first
 
 
-def body_limit(params: dict) -> int:
+def body_limit(params: ChatParams) -> int:
     """Largest request body in bytes that can hold a valid request (JSON may escape a character as 6 bytes)."""
-    chars = params["max_question_chars"] + params["max_history_messages"] * (params["max_message_chars"] + 64)
+    chars = params.max_question_chars + params.max_history_messages * (params.max_message_chars + 64)
     return 6 * chars + 4096
 
 
@@ -98,15 +102,15 @@ def _field(path: str) -> str:
     return path if "[" in path or "." in path else f"'{path}'"
 
 
-def parse_chat_request(payload, params: dict) -> ChatRequest:
+def parse_chat_request(payload, params: ChatParams) -> ChatRequest:
     """Check ``payload`` (the decoded JSON body) against the ``chat`` limits; raise BadRequest naming the field."""
     if not isinstance(payload, dict):
         raise BadRequest('the body must be a JSON object such as {"question": "...", "history": []}')
     unknown = sorted(set(payload) - set(FIELDS))
     if unknown:
         raise BadRequest(f"unknown field {unknown[0]!r}; allowed fields: {', '.join(FIELDS)}")
-    question = _question(payload.get("question"), params["max_question_chars"])
-    history = _history(payload.get("history"), params["max_history_messages"], params["max_message_chars"])
+    question = _question(payload.get("question"), params.max_question_chars)
+    history = _history(payload.get("history"), params.max_history_messages, params.max_message_chars)
     return ChatRequest(question, history)
 
 

@@ -22,10 +22,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `python web/serve.py` from anywhere
 
-from dllab.chat.config import CHAT_SPEC, JUDGE_SPEC, LLM_SPEC, MODEL_KEYS, SERVE_KEYS  # noqa: E402
+from dllab.chat.config import ChatParams, JudgeParams, LlmParams  # noqa: E402
 from dllab.cli import run  # noqa: E402
-from dllab.params import read_yaml, check_section  # noqa: E402
-from dllab.speech.config import KEYS as TTS_KEYS, SPEC as TTS_SPEC, STT_KEYS, STT_SPEC  # noqa: E402
+from dllab.params import read_yaml  # noqa: E402
+from dllab.speech.config import SttParams, TtsParams  # noqa: E402
 
 WARM_UP_WAIT_S = 60  # how long a stop waits for the background loading to end (it takes seconds)
 GRACE_S = 10  # how long a stop waits for the answers in progress to end and reach their clients
@@ -65,12 +65,13 @@ def main() -> None:
     params_file, model, index, audio, kokoro, whisper, judge_file = (
         p.resolve() for p in (args.params, args.model, args.index, args.audio_cache, args.kokoro, args.whisper,
                               args.judge))
+    # Every section the server uses, built once from the one file and passed down.
     raw = read_yaml(params_file)
-    llm = check_section("llm", raw.get("llm"), LLM_SPEC, only=MODEL_KEYS, source=params_file)
-    chat = check_section("chat", raw.get("chat"), CHAT_SPEC, only=SERVE_KEYS, source=params_file)
-    tts = check_section("tts", raw.get("tts"), TTS_SPEC, only=TTS_KEYS, source=params_file)
-    stt = check_section("stt", raw.get("stt"), STT_SPEC, only=STT_KEYS, source=params_file)
-    judge = check_section("judge", raw.get("judge"), JUDGE_SPEC, source=params_file)
+    llm = LlmParams.from_mapping(raw.get("llm"), source=params_file)
+    chat = ChatParams.from_mapping(raw.get("chat"), source=params_file)
+    tts = TtsParams.from_mapping(raw.get("tts"), source=params_file)
+    stt = SttParams.from_mapping(raw.get("stt"), source=params_file)
+    judge = JudgeParams.from_mapping(raw.get("judge"), source=params_file)
 
     from dllab.chat.service import check_capacity
     from dllab.errors import UserError
@@ -78,7 +79,7 @@ def main() -> None:
 
     try:
         check_capacity(chat, tts)
-        check_connections(chat, upload_bytes=int(stt["max_mb"] * 2**20))
+        check_connections(chat, upload_bytes=int(stt.max_mb * 2**20))
     except UserError as exc:
         raise UserError(f"{params_file}: {exc}") from None
     loopback = is_loopback(args.host)
@@ -128,8 +129,8 @@ def main() -> None:
     print("stopped", flush=True)
 
 
-def start_chat(model: Path, index: Path, audio: Path, kokoro: Path, llm: dict, chat: dict, tts: dict,
-               judge_file: Path, judge: dict):
+def start_chat(model: Path, index: Path, audio: Path, kokoro: Path, llm: LlmParams, chat: ChatParams,
+               tts: TtsParams, judge_file: Path, judge: JudgeParams):
     """(the chat service, None), or (None, why it is down) when only its model or index is missing: the
     other sections still work. Any other problem (a bad voice, a corrupt model) stops the server as before.
     Without the judge's file, the chat runs without a judge (a warning says so)."""
@@ -140,7 +141,7 @@ def start_chat(model: Path, index: Path, audio: Path, kokoro: Path, llm: dict, c
 
     from dllab.chat.judge import MISSING
 
-    if chat["judge_above"] > 0 and not judge_file.is_file():
+    if chat.judge_above > 0 and not judge_file.is_file():
         print(f"warning: {judge_file} is missing: ambiguous questions are answered without the yes/no judge; "
               f"{MISSING}", file=sys.stderr, flush=True)
     use_judge = judge_file if judge_file.is_file() else None
@@ -155,7 +156,7 @@ def start_chat(model: Path, index: Path, audio: Path, kokoro: Path, llm: dict, c
         return None, Unavailable(f"the chatbot is unavailable: {exc}", CHAT_BUILD, missing)
 
 
-def start_transcriber(whisper: Path, stt: dict):
+def start_transcriber(whisper: Path, stt: SttParams):
     """Speech input over Whisper base (loaded later), or None with a warning when its files are missing."""
     from dllab.speech.transcribe import BUILD, Transcriber, missing_files
 
@@ -171,7 +172,7 @@ def warn_if_the_llm_server_is_down(service) -> None:
     """A remote LLM server may start after the chat server: say so, then answer 503 until it does."""
     from dllab.chat.remote import LLMServerDown
 
-    if service.params["answer_mode"] != "generate":
+    if service.params.answer_mode != "generate":
         return
     try:
         service.model.check_available()

@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from dllab.chat import questions as q
 from dllab.chat.prompt import NOT_FOUND, build_prompt, question_language
 from dllab.rag.sentences import Quote, enumerates, rank_quotes, units
 from dllab.rag.structure import ITEM, STEP
+
+if TYPE_CHECKING:
+    from dllab.chat.config import ChatParams
 
 INVITATION = ("Bonjour ! Posez-moi une question sur les documents, par exemple « Comment faire … ? » ou "
               "« Combien de … ? » : je réponds en citant leurs phrases.")
@@ -85,7 +88,7 @@ class AnswerPlan:
 class Answerer:
     """Chooses, for one question and its retrieved passages, the sentences to quote or the prompt to generate."""
 
-    def __init__(self, retriever, model, params: dict, judge=None):
+    def __init__(self, retriever, model, params: ChatParams, judge=None):
         """``judge``: a ``dllab.chat.judge.Judge`` asked about ambiguous evidence, or None (never asked)."""
         self.retriever, self.model, self.params, self.judge = retriever, model, params, judge
 
@@ -95,14 +98,14 @@ class Answerer:
 
     def plan(self, question: str, hits: Sequence, history: Sequence[dict]) -> AnswerPlan:
         hits = list(hits)
-        mode = self.params["answer_mode"]
+        mode = self.params.answer_mode
         if q.is_greeting(question):
             return AnswerPlan(mode, [], 0.0, False, kind=q.OTHER, reply=INVITATION)
         query = self.query(question, history)
         kind = q.question_kind(query)
         ranked = rank_quotes(self.retriever, query, hits) if hits else []
         evidence = ranked[0].score if ranked else 0.0
-        if evidence < self.params["decline_below"]:
+        if evidence < self.params.decline_below:
             return AnswerPlan(mode, hits, evidence, declined=True, kind=kind, why="evidence")
         if self.off_topic(query, kind):
             return AnswerPlan(mode, hits, evidence, declined=True, kind=kind, why="off_topic")
@@ -112,20 +115,17 @@ class Answerer:
             if shaped is not None:
                 hits, quotes = shaped
             else:
-                # a list found in no section's items: more of the best sentences than for a single fact
-                wider = {**self.params, "answer_sentences": STRUCTURED_CHARS * self.params["answer_sentences"],
-                         "answer_chars": STRUCTURED_CHARS * self.params["answer_chars"]} if kind == q.LIST else self.params
-                quotes = choose_quotes(with_context(ranked), wider)
+                quotes = choose_quotes(with_context(ranked), *self.limits(kind))
             if kind != q.YES_NO:
                 quotes = [without_lone_yes_no(quote) for quote in quotes]
             if kind == q.QUANTITY and not any(q.states_number(quote.text) for quote in quotes):
                 return AnswerPlan(mode, hits, evidence, declined=True, kind=kind, why="no_number")
             judged = self.judged(query, quotes, evidence)
-            if judged is not None and judged < self.params["judge_below"]:
+            if judged is not None and judged < self.params.judge_below:
                 return AnswerPlan(mode, hits, evidence, declined=True, kind=kind, why="judge", judged=judged)
             return AnswerPlan(mode, hits, evidence, False, quotes=quotes, kind=kind, note=note, judged=judged)
-        judged = self.judged(query, choose_quotes(with_context(ranked), self.params), evidence)
-        if judged is not None and judged < self.params["judge_below"]:
+        judged = self.judged(query, choose_quotes(with_context(ranked), *self.limits(q.OTHER)), evidence)
+        if judged is not None and judged < self.params.judge_below:
             return AnswerPlan(mode, hits, evidence, declined=True, kind=kind, why="judge", judged=judged)
         prompt = build_prompt(question, hits, history, self.model.count_tokens, self.model.n_ctx,
                               self.model.max_tokens)
@@ -133,9 +133,15 @@ class Answerer:
 
     def judged(self, query: str, quotes: Sequence[Quote], evidence: float) -> float | None:
         """The judge's P(yes) that ``quotes`` answer ``query``, when the evidence is ambiguous; else None."""
-        if self.judge is None or evidence >= self.params["judge_above"] or not quotes:
+        if self.judge is None or evidence >= self.params.judge_above or not quotes:
             return None
         return self.judge.p_yes(query, " ".join(quote.text for quote in quotes))
+
+    def limits(self, kind: str) -> tuple[int, int]:
+        """(sentences, characters) of an answer made of the best sentences: a list found in no section's items
+        gets ``STRUCTURED_CHARS`` times more than a single fact."""
+        widen = STRUCTURED_CHARS if kind == q.LIST else 1
+        return widen * self.params.answer_sentences, widen * self.params.answer_chars
 
     # -- the corpus's words: which of a question's words the documents use ------------------------------------
     def _vocabulary(self) -> tuple[dict[str, int], int]:
@@ -233,7 +239,7 @@ class Answerer:
         pool.sort(key=lambda s: (s[1], -max((cosines.get(u.text, 0.0) for _, u in s[3] if not u.asks),
                                                 default=0.0)))
         covered, shape, key, found = pool[0]
-        budget = STRUCTURED_CHARS * self.params["answer_chars"]
+        budget = STRUCTURED_CHARS * self.params.answer_chars
         if shape == 2 and kind == q.PROCEDURE:
             # a section named after it only describes it; a step titled with it (« Étape 1 : préparer la pâte
             # brisée ») says how to make it
@@ -246,9 +252,7 @@ class Answerer:
                 return None  # no section is about it and none has the structure asked for: the best sentences
             # the section its heading names, written as prose: its best sentences
             scores = {u.text: float(cosines.get(u.text, 0.0)) for _, u in found}
-            wider = {**self.params, "answer_sentences": STRUCTURED_CHARS * self.params["answer_sentences"],
-                     "answer_chars": budget} if kind == q.LIST else self.params
-            return cite(hits, candidates[key], best_of_section(found, scores, wider))
+            return cite(hits, candidates[key], best_of_section(found, scores, *self.limits(kind)))
         if shape == 0 and kind == q.PROCEDURE:
             step = one_step(found, specific, cosines)
             chosen = steps_of(found, budget) if step is None else within(step, budget)
@@ -273,10 +277,10 @@ class Answerer:
             yield from self.model.stream(plan.prompt.messages)
 
 
-def choose_quotes(ranked: Sequence[Quote], params: dict) -> list[Quote]:
-    """The best sentences, each followed by the sentence after it in its passage, up to ``answer_sentences``
-    within ``answer_chars`` characters (the best always), put back in reading order: passage by passage in
-    the order their best sentence ranked, each passage's sentences in document order.
+def choose_quotes(ranked: Sequence[Quote], sentences: int, chars: int) -> list[Quote]:
+    """The best sentences, each followed by the sentence after it in its passage, up to ``sentences`` within
+    ``chars`` characters (the best always; see ``Answerer.limits``), put back in reading order: passage by
+    passage in the order their best sentence ranked, each passage's sentences in document order.
 
     The sentence closest to a question often restates it (« La deuxième erreur est une pâte qui se rétracte
     dans le moule. ») and the next one answers it (« Elle a été trop travaillée… »). Quoting each best
@@ -290,10 +294,10 @@ def choose_quotes(ranked: Sequence[Quote], params: dict) -> list[Quote]:
     chosen: dict[tuple[int, int], Quote] = {}
     length = 0
     for quote in candidates:
-        if len(chosen) >= params["answer_sentences"]:
+        if len(chosen) >= sentences:
             break
         key = (quote.passage, quote.position)
-        if key not in chosen and (not chosen or length + len(quote.text) <= params["answer_chars"]):
+        if key not in chosen and (not chosen or length + len(quote.text) <= chars):
             chosen[key] = quote
             length += len(quote.text) + 5  # " [n] "
     passage_order: dict[int, int] = {}
@@ -446,15 +450,15 @@ def within(found, budget: int) -> list:
     return kept
 
 
-def best_of_section(found, scores: dict[str, float], params: dict) -> list[tuple[int, object]]:
-    """A section without the structure asked for: all of it in order when it fits ``answer_chars``, else its
-    best sentences (as ``choose_quotes`` picks them), in order."""
+def best_of_section(found, scores: dict[str, float], sentences: int, chars: int) -> list[tuple[int, object]]:
+    """A section without the structure asked for: all of it in order when it fits ``chars``, else its best
+    sentences (as ``choose_quotes`` picks them), in order."""
     quotable_units = [(n, u) for n, u in found if not u.asks]
-    if sum(len(u.text) + 5 for _, u in quotable_units) <= params["answer_chars"]:
+    if sum(len(u.text) + 5 for _, u in quotable_units) <= chars:
         return quotable_units
     ranked = sorted(range(len(quotable_units)), key=lambda i: -scores.get(quotable_units[i][1].text, 0.0))
     as_quotes = [Quote(quotable_units[i][1].text, 1, i, scores.get(quotable_units[i][1].text, 0.0)) for i in ranked]
-    return [quotable_units[quote.position] for quote in choose_quotes(with_context(as_quotes), params)]
+    return [quotable_units[quote.position] for quote in choose_quotes(with_context(as_quotes), sentences, chars)]
 
 
 def items_of(found, budget: int) -> list[tuple[int, object]]:

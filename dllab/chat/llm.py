@@ -12,11 +12,14 @@ import queue
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from dllab.chat.download import REMOTE_MARKER, check_gguf, is_remote
 from dllab.chat.prompt import STOP
 from dllab.errors import UserError
+
+if TYPE_CHECKING:
+    from dllab.chat.config import LlmParams
 
 log = logging.getLogger("chat.llm")
 
@@ -27,11 +30,11 @@ class Interrupted(Exception):
     """llama.cpp abandoned the prompt it was reading because the ``interrupt_when`` check said so."""
 
 
-def load_model(path: str | Path, params: dict):
+def load_model(path: str | Path, params: LlmParams):
     """The chat model ``params`` (the ``llm`` section) name: a remote server's, or the GGUF at ``path``."""
     from dllab.chat.remote import RemoteChatModel
 
-    if is_remote(params["source"]):
+    if is_remote(params.source):
         return RemoteChatModel.from_params(params)
     return ChatModel.load(path, params)
 
@@ -96,22 +99,21 @@ class ChatModel:
         self._abort = PromptAbort(self.llama)
 
     @classmethod
-    def load(cls, path: str | Path, params: dict) -> "ChatModel":
+    def load(cls, path: str | Path, params: LlmParams) -> "ChatModel":
         path = Path(path)
         if not path.is_file():
             raise UserError(f"the chat model {path} is missing; {MISSING_MODEL}")
         with open(path, "rb") as f:
             if f.read(len(REMOTE_MARKER)) == REMOTE_MARKER:
-                raise UserError(f"{path} was written for a remote llm.source, which params.yaml no longer names; "
-                                f"{MISSING_MODEL}")
+                raise UserError(f"{path} was written for a remote llm.source, which {params.params_file} no "
+                                f"longer names; {MISSING_MODEL}")
         check_gguf(path)
         from llama_cpp import Llama
 
-        log.info("loading %s (n_ctx %d, %d threads)", path, params["n_ctx"], params["threads"])
-        llama = Llama(model_path=str(path), n_ctx=params["n_ctx"], n_threads=params["threads"],
-                      n_threads_batch=params["threads_batch"], seed=params["seed"], verbose=False)
-        return cls(llama, path, params["n_ctx"], params["max_tokens"], params["temperature"],
-                   params["repeat_penalty"])
+        log.info("loading %s (n_ctx %d, %d threads)", path, params.n_ctx, params.threads)
+        llama = Llama(model_path=str(path), n_ctx=params.n_ctx, n_threads=params.threads,
+                      n_threads_batch=params.threads_batch, seed=params.seed, verbose=False)
+        return cls(llama, path, params.n_ctx, params.max_tokens, params.temperature, params.repeat_penalty)
 
     @property
     def name(self) -> str:

@@ -20,12 +20,15 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 from urllib.parse import urlsplit
 
 from dllab.chat.download import base_url
 from dllab.chat.prompt import STOP
 from dllab.sse import events
+
+if TYPE_CHECKING:
+    from dllab.chat.config import LlmParams
 
 log = logging.getLogger("chat.remote")
 
@@ -53,19 +56,20 @@ class RemoteChatModel:
     connect_timeout: float
     read_timeout: float
     retries: int
+    params_file: str = "params.yaml"  # where llm.source came from, for the messages
     path = None        # no local file
     _client: object = field(default=None, repr=False)
     _failed: tuple[float, str] | None = field(default=None, repr=False)  # (when, why) of the last timeout
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_params(cls, params: dict) -> "RemoteChatModel":
+    def from_params(cls, params: LlmParams) -> "RemoteChatModel":
         import httpx
 
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
-        model = cls(base_url(params["source"]), params["remote_model"], params["n_ctx"], params["max_tokens"],
-                    params["temperature"], params["repeat_penalty"], params["seed"],
-                    params["remote_connect_timeout"], params["remote_read_timeout"], params["remote_retries"])
+        model = cls(base_url(params), params.remote_model, params.n_ctx, params.max_tokens, params.temperature,
+                    params.repeat_penalty, params.seed, params.remote_connect_timeout, params.remote_read_timeout,
+                    params.remote_retries, params.params_file)
         timeout = httpx.Timeout(connect=model.connect_timeout, read=model.read_timeout, write=model.read_timeout,
                                 pool=model.connect_timeout)
         # retries: httpcore retries failed connections (refused, timed out) with exponential backoff.
@@ -135,7 +139,8 @@ class RemoteChatModel:
         message = f"the LLM server {self.url} answered {response.status_code}: {detail}"
         if response.status_code >= 500:
             return LLMServerDown(message)
-        return LLMServerDown(f"{message} (check llm.remote_model = {self.model!r} and llm.n_ctx in params.yaml)")
+        return LLMServerDown(f"{message} (check llm.remote_model = {self.model!r} and llm.n_ctx in "
+                             f"{self.params_file})")
 
     def _timed_out(self, exc) -> LLMServerDown:
         import httpx

@@ -18,7 +18,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Generator, Iterator
+from typing import TYPE_CHECKING, Callable, Generator, Iterator
 
 from dllab.chat.answer import Answerer, without_citations
 from dllab.chat.llm import Interrupted, load_model
@@ -27,10 +27,13 @@ from dllab.chat.remote import LLMServerDown
 from dllab.errors import UserError
 from dllab.speech.text import SentenceCutter, speakable
 
+if TYPE_CHECKING:
+    from dllab.chat.config import ChatParams, JudgeParams, LlmParams
+    from dllab.speech.config import TtsParams
+
 log = logging.getLogger("chat.service")
 
 SENTENCE_MAX_CHARS = 300  # longest piece of an answer said at once: longer sentences are cut at clauses
-SPARE_THREADS = 4         # server threads beyond the queue places: the page, /health, /audio and quick 503s
 POLL_S = 0.1              # how often a waiting turn looks for finished speech and for a stop
 
 
@@ -65,35 +68,26 @@ class Event:
     data: dict
 
 
-def check_capacity(chat: dict, tts: dict) -> None:
-    """UserError unless the ``chat`` and ``tts`` params can do what they promise (checked at start-up)."""
-    problems = []
-    needed = chat["queue_size"] + SPARE_THREADS
-    if chat["server_threads"] < needed:
-        problems.append(
-            f"chat.server_threads = {chat['server_threads']} is too few for chat.queue_size = {chat['queue_size']}: "
-            f"each waiting or running question holds a server thread and {SPARE_THREADS} more must stay free for "
-            f"the page, /health, the audio and quick 503s; set chat.server_threads to at least {needed} "
-            "or lower chat.queue_size")
-    longest = max(chat["max_question_chars"], SENTENCE_MAX_CHARS)
-    if tts["max_chars"] < longest:
-        problems.append(
-            f"tts.max_chars = {tts['max_chars']} cannot say a question of chat.max_question_chars = "
-            f"{chat['max_question_chars']} characters or an answer sentence of {SENTENCE_MAX_CHARS}; "
+def check_capacity(chat: ChatParams, tts: TtsParams) -> None:
+    """UserError unless the voices can say what ``chat`` lets in (checked at start-up; the threads for the queue
+    are checked by ``ChatParams`` itself)."""
+    longest = max(chat.max_question_chars, SENTENCE_MAX_CHARS)
+    if tts.max_chars < longest:
+        raise UserError(
+            f"tts.max_chars = {tts.max_chars} cannot say a question of chat.max_question_chars = "
+            f"{chat.max_question_chars} characters or an answer sentence of {SENTENCE_MAX_CHARS}; "
             f"set tts.max_chars to at least {longest}")
-    if problems:
-        raise UserError("; ".join(problems))
 
 
 class ChatService:
-    def __init__(self, model, retriever, speaker, params: dict, judge=None):
+    def __init__(self, model, retriever, speaker, params: ChatParams, judge=None):
         """``model``: a ``ChatModel`` (in-process) or a ``RemoteChatModel`` (see ``dllab.chat.llm.load_model``);
         ``judge``: a ``dllab.chat.judge.Judge`` for ambiguous evidence, or None."""
         self.model, self.retriever, self.speaker, self.params = model, retriever, speaker, params
         self.judge = judge
         self.answerer = Answerer(retriever, model, params, judge)
         self.model_name = model.name
-        self._places = threading.BoundedSemaphore(params["queue_size"])
+        self._places = threading.BoundedSemaphore(params.queue_size)
         self._model_lock = threading.Lock()   # llama.cpp and retrieval: one turn at a time
         self._placed: set[Turn] = set()       # the accepted turns holding a place (for /health)
         self._placed_lock = threading.Lock()
@@ -102,8 +96,9 @@ class ChatService:
         self._speech = ThreadPoolExecutor(max_workers=2, thread_name_prefix="speech")
 
     @classmethod
-    def start(cls, model_path, index_dir, audio_dir, llm_params: dict, chat_params: dict,
-              tts_params: dict, kokoro_dir=None, judge_path=None, judge_params: dict | None = None) -> "ChatService":
+    def start(cls, model_path, index_dir, audio_dir, llm_params: LlmParams, chat_params: ChatParams,
+              tts_params: TtsParams, kokoro_dir=None, judge_path=None,
+              judge_params: JudgeParams | None = None) -> "ChatService":
         """Load the model, the index, the voices (Kokoro's from ``kokoro_dir``, if given) and the judge (from
         ``judge_path`` with ``judge_params``, when given and ``chat.judge_above`` > 0); one UserError lists
         everything that is missing."""
@@ -115,10 +110,10 @@ class ChatService:
         retriever = _attempt(lambda: Retriever.open(str(index_dir)), problems)
         speaker = _attempt(lambda: Speaker.from_params(tts_params, audio_dir, kokoro_dir), problems)
         judge = None
-        if judge_path is not None and chat_params["judge_above"] > 0:
+        if judge_path is not None and chat_params.judge_above > 0:
             from dllab.chat.judge import Judge
 
-            judge = _attempt(lambda: Judge.load(judge_path, judge_params["threads"]), problems)
+            judge = _attempt(lambda: Judge.load(judge_path, judge_params.threads), problems)
         if problems:
             if retriever is not None:
                 retriever.close()
@@ -130,10 +125,11 @@ class ChatService:
             "model": self.model.info(),
             "index": {"chunks": len(self.retriever)},
             "tts": {"engine": self.speaker.engine, "voices": self.speaker.voices},
-            "queue": {"places": self.params["queue_size"], "in_use": self.in_flight},
-            "answer": {"mode": self.params["answer_mode"],
+            "queue": {"places": self.params.queue_size, "in_use": self.in_flight},
+            "answer": {"mode": self.params.answer_mode,
                        "judge": self.judge.info() if self.judge is not None else None},
-            "limits": {key: self.params[key] for key in ("max_question_chars", "max_history_messages")},
+            "limits": {"max_question_chars": self.params.max_question_chars,
+                       "max_history_messages": self.params.max_history_messages},
             "stopping": self._stopping.is_set(),
         }
 
@@ -150,16 +146,16 @@ class ChatService:
         ``departed``: whether the client has gone away (asked every ``POLL_S`` while the turn waits, and at each
         piece of its answer); the turn then ends at once, without an event."""
         if self._stopping.is_set():
-            raise Busy(self.params["retry_after"], "the server is stopping")
-        if self.params["answer_mode"] == "generate":
+            raise Busy(self.params.retry_after, "the server is stopping")
+        if self.params.answer_mode == "generate":
             try:
                 self.model.check_available()  # a remote LLM server that is down: 503 now, not a failed stream
             except LLMServerDown as exc:
-                raise Busy(self.params["retry_after"], str(exc)) from None
+                raise Busy(self.params.retry_after, str(exc)) from None
         if not self._places.acquire(blocking=False):
             self._reclaim_departed_places()
             if not self._places.acquire(blocking=False):
-                raise Busy(self.params["retry_after"])
+                raise Busy(self.params.retry_after)
         with self._placed_lock:
             turn = Turn(self, question, history, departed, ahead=len(self._placed))
             self._placed.add(turn)
@@ -185,7 +181,7 @@ class ChatService:
                 elif event.name in ("sources", "done"):
                     result.update(event.data)
                 elif event.name == "error":
-                    raise Busy(self.params["retry_after"], event.data["error"])
+                    raise Busy(self.params.retry_after, event.data["error"])
         if turn.departed_early:
             raise Departed()
         return result
@@ -223,7 +219,7 @@ class ChatService:
             log.info("a client left before its answer was complete; its turn ended")
         except LLMServerDown as exc:  # the remote LLM server failed mid-answer
             log.warning("%s", exc)
-            yield Event("error", {"error": str(exc), "retry_after": self.params["retry_after"]})
+            yield Event("error", {"error": str(exc), "retry_after": self.params.retry_after})
 
     def _turn(self, question: str, history: list[dict], turn: "Turn") -> Iterator[Event]:
         started = turn.started
@@ -243,7 +239,7 @@ class ChatService:
             timings["queue_wait_s"] = 0.0
         try:
             searching = time.perf_counter()
-            hits = self.retriever.search(self.answerer.query(question, history), k=self.params["top_k"])
+            hits = self.retriever.search(self.answerer.query(question, history), k=self.params.top_k)
             self._check_wanted(turn)
             plan = turn.plan = self._plan(question, hits, history, turn)
             timings["retrieval_s"] = round(time.perf_counter() - searching, 3)
@@ -356,7 +352,7 @@ class ChatService:
 
     def _source(self, hit, number: int) -> dict:
         text = " ".join(hit.text.split())
-        limit = self.params["excerpt_chars"]
+        limit = self.params.excerpt_chars
         excerpt = text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
         # score None: a passage not retrieved, added to complete the section an answer quotes whole
         return {"number": number, "file": hit.file, "page": hit.page,

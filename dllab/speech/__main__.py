@@ -10,7 +10,7 @@ import shutil
 
 from dllab.cli import run
 from dllab.files import atomic_path
-from dllab.params import load_section
+from dllab.params import load
 
 
 def main() -> None:
@@ -26,12 +26,12 @@ def main() -> None:
 
     import sys
 
-    from dllab.speech.config import SPEC
+    from dllab.speech.config import TtsParams
     from dllab.speech.tts import Speaker
 
-    params = load_section(args.params, "tts", SPEC)
+    params = load(args.params, TtsParams)
     if args.engine:
-        params["engine"] = args.engine
+        params = params.with_values(engine=args.engine)
     text = sys.stdin.read() if args.text == "-" else args.text
     clip = Speaker.from_params(params, args.cache, args.kokoro).speak(text, args.role)
     if args.out:

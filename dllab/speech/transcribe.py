@@ -15,10 +15,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dllab.errors import UserError
+
+if TYPE_CHECKING:
+    from dllab.speech.config import SttParams
 
 log = logging.getLogger("speech.transcribe")
 
@@ -96,7 +100,7 @@ def decode(data: bytes, max_seconds: float) -> np.ndarray:
 class Transcriber:
     """Whisper base for a server: loads once (lazily), transcribes one recording at a time."""
 
-    def __init__(self, folder: str | Path, params: dict, threads: int | None = None):
+    def __init__(self, folder: str | Path, params: SttParams, threads: int | None = None):
         missing = missing_files(folder)
         if missing:
             raise UserError(f"speech recognition needs Whisper's files ({', '.join(missing)}): run `{BUILD}`")
@@ -112,12 +116,12 @@ class Transcriber:
         return self._model is not None
 
     def status(self) -> dict:
-        return {"ready": True, "model": "whisper-base", "loaded": self.loaded, "language": self.params["language"],
-                "max_seconds": self.params["max_seconds"], "max_bytes": self.max_bytes}
+        return {"ready": True, "model": "whisper-base", "loaded": self.loaded, "language": self.params.language,
+                "max_seconds": self.params.max_seconds, "max_bytes": self.max_bytes}
 
     @property
     def max_bytes(self) -> int:
-        return int(self.params["max_mb"] * 2**20)
+        return int(self.params.max_mb * 2**20)
 
     def load(self):
         with self._loading:
@@ -144,7 +148,7 @@ class Transcriber:
             raise TranscriberBusy("too many recordings are being transcribed; try again in a few seconds")
         try:
             started = time.perf_counter()
-            audio = decode(data, self.params["max_seconds"])
+            audio = decode(data, self.params.max_seconds)
             with self._running:
                 return self.transcribe_samples(audio, started)
         finally:
@@ -153,10 +157,10 @@ class Transcriber:
     def transcribe_samples(self, audio: np.ndarray, started: float | None = None) -> Transcript:
         """The text of 16 kHz mono float samples (no limits checked: the pipeline's own clips)."""
         started = time.perf_counter() if started is None else started
-        language = None if self.params["language"] == "auto" else self.params["language"]
+        language = None if self.params.language == "auto" else self.params.language
         # One greedy-or-beam pass at temperature 0: deterministic, and no re-decoding at higher temperatures
         # (faster-whisper's default fallback took 56 s on a 14 s clip of babble).
-        segments, info = self.load().transcribe(audio, language=language, beam_size=self.params["beam_size"],
+        segments, info = self.load().transcribe(audio, language=language, beam_size=self.params.beam_size,
                                                 temperature=0.0, vad_filter=True, without_timestamps=True,
                                                 condition_on_previous_text=False, max_new_tokens=MAX_TOKENS)
         text = " ".join(segment.text.strip() for segment in segments).strip()

@@ -17,11 +17,10 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dllab.params import check_section
 from dllab.speech import text as speech_text
 from dllab.speech import wav
 from dllab.speech.cache import AudioCache
-from dllab.speech.config import ENGINE_KEYS, ROLES, SPEC
+from dllab.speech.config import ROLES, TtsParams
 
 log = logging.getLogger("speech")
 
@@ -39,15 +38,15 @@ class AudioClip:
     chars: int = 0  # characters of the text said (a long question is said up to tts.question_chars)
 
 
-def engine_name(params: dict, kokoro_dir: str | Path | None) -> str:
-    """The engine ``params['engine']`` names; for ``auto`` the first whose files are here: kokoro, bark, espeak."""
+def engine_name(params: TtsParams, kokoro_dir: str | Path | None) -> str:
+    """The engine ``params.engine`` names; for ``auto`` the first whose files are here: kokoro, bark, espeak."""
     from dllab.speech import bark, kokoro
 
-    name = params["engine"]
+    name = params.engine
     if name == "auto":
         if not kokoro.missing_files(kokoro_dir):
             name = "kokoro"
-        elif not bark.missing_weights(params["bark_small"]):
+        elif not bark.missing_weights(params.bark_small):
             name = "bark"
         else:
             name = "espeak"
@@ -55,23 +54,24 @@ def engine_name(params: dict, kokoro_dir: str | Path | None) -> str:
     return name
 
 
-def make_engine(params: dict, kokoro_dir: str | Path | None = None):
-    """The engine ``params['engine']`` asks for, checked to be usable now (UserError otherwise)."""
+def make_engine(params: TtsParams, kokoro_dir: str | Path | None = None):
+    """The engine ``params.engine`` asks for, checked to be usable now (UserError otherwise)."""
     name = engine_name(params, kokoro_dir)
-    voices = {role: params[f"{role}_voice"][name] for role in ROLES}
+    voices = {role: params.voice(role, name) for role in ROLES}
     if name == "kokoro":
         from dllab.speech.kokoro import KokoroEngine
 
+        speeds = {role: params.kokoro_speed.of(role) for role in ROLES}
         # All cores (dllab.runtime.cpu_threads would import torch, which the server does without).
-        return KokoroEngine(kokoro_dir, voices, params["kokoro_speed"], threads=os.cpu_count() or 1)
+        return KokoroEngine(kokoro_dir, voices, speeds, threads=os.cpu_count() or 1)
     if name == "bark":
         from dllab.speech import bark
 
-        return bark.BarkEngine(voices, small=params["bark_small"], sentence_chars=params["bark_sentence_chars"],
-                               temperature=params["bark_temperature"])
+        return bark.BarkEngine(voices, small=params.bark_small, sentence_chars=params.bark_sentence_chars,
+                               temperature=params.bark_temperature)
     from dllab.speech.espeak import EspeakEngine
 
-    return EspeakEngine(voices, params["espeak_pitch"], params["espeak_speed"])
+    return EspeakEngine(voices, {role: params.espeak_pitch.of(role) for role in ROLES}, params.espeak_speed)
 
 
 class Speaker:
@@ -83,13 +83,11 @@ class Speaker:
         self.engine: str = engine.name
 
     @classmethod
-    def from_params(cls, params: dict, cache_dir: str | Path, kokoro_dir: str | Path | None = None) -> "Speaker":
-        """A speaker for the ``tts`` section of params.yaml (raw or already checked); ``kokoro_dir`` holds
-        Kokoro's files (``models/kokoro``), if any. Only the keys of the engine named are needed."""
-        engine = params.get("engine") if isinstance(params, dict) else None
-        params = check_section("tts", params, SPEC, only=ENGINE_KEYS.get(engine))
-        cache = AudioCache(cache_dir, params["cache_max_files"], int(params["cache_max_mb"] * 2**20))
-        return cls(make_engine(params, kokoro_dir), cache, params["max_chars"], params["question_chars"])
+    def from_params(cls, params: TtsParams, cache_dir: str | Path, kokoro_dir: str | Path | None = None) -> "Speaker":
+        """A speaker for the ``tts`` section; ``kokoro_dir`` holds Kokoro's files (``models/kokoro``), if any.
+        Only the keys of the engine named are used (``TtsParams.VOICE_KEYS``)."""
+        cache = AudioCache(cache_dir, params.cache_max_files, int(params.cache_max_mb * 2**20))
+        return cls(make_engine(params, kokoro_dir), cache, params.max_chars, params.question_chars)
 
     @property
     def voices(self) -> dict[str, str]:

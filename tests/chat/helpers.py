@@ -9,9 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from dllab.chat.config import CHAT_SPEC, LLM_SPEC
+from dllab.chat.config import ChatParams, LlmParams
 from dllab.chat.download import GGUF_MAGIC, fetch_llm
-from dllab.params import check_section
+from dllab.params import S, load
+from dllab.rag.config import RagParams
+from dllab.speech.config import TtsParams
 from tests.conftest import REPO
 
 DOCS = Path(__file__).parent / "docs"
@@ -20,7 +22,7 @@ TEST_LLM = {"max_tokens": 12, "temperature": 0.0, "n_ctx": 1024}
 # have their tests in test_answer.py.
 TEST_CHAT = {"top_k": 2, "queue_size": 8, "retry_after": 7, "server_threads": 12, "answer_mode": "generate",
              "decline_below": 0.0}
-TEST_RAG = {"chunk_size": 400, "chunk_overlap": 50, "embedding_model": "e5-multilingual"}
+TEST_RAG = RagParams(chunk_size=400, chunk_overlap=50, embedding_model="e5-multilingual")
 # espeak-ng, the light voice: these servers test the chat, and a pipeline's models/kokoro would make `auto`
 # pick Kokoro (the README's server, in test_browser.py, says answers with it).
 TEST_TTS = {"engine": "espeak"}
@@ -31,19 +33,25 @@ def repo_params() -> dict:
     return yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
 
 
+def repo_section(model: type[S]) -> S:
+    """One section of the repository's params.yaml, checked."""
+    return load(REPO / "params.yaml", model)
+
+
 def server_params() -> dict:
     """The repository's params.yaml with the test overrides (a whole file, for the server's --params)."""
-    params = repo_params()
-    params["llm"].update(TEST_LLM)
-    params["chat"].update(TEST_CHAT)
-    params["tts"].update(TEST_TTS)
-    return params
+    raw = repo_params()
+    raw["llm"].update(TEST_LLM)
+    raw["chat"].update(TEST_CHAT)
+    raw["tts"].update(TEST_TTS)
+    return raw
 
 
-def sections() -> tuple[dict, dict, dict]:
-    params = server_params()
-    return (check_section("llm", params["llm"], LLM_SPEC), check_section("chat", params["chat"], CHAT_SPEC),
-            params["tts"])
+def sections() -> tuple[LlmParams, ChatParams, TtsParams]:
+    """The ``llm``, ``chat`` and ``tts`` sections of ``server_params()``."""
+    raw = server_params()
+    return (LlmParams.from_mapping(raw["llm"]), ChatParams.from_mapping(raw["chat"]),
+            TtsParams.from_mapping(raw["tts"]))
 
 
 def model_file(base: Path) -> Path:
@@ -53,7 +61,7 @@ def model_file(base: Path) -> Path:
         return local
     path = base / "llm" / "model.gguf"
     if not path.is_file():
-        fetch_llm(repo_params()["llm"]["source"], path)
+        fetch_llm(LlmParams.from_mapping(repo_params()["llm"]), path)
     return path
 
 

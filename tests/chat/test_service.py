@@ -3,7 +3,7 @@ import pytest
 
 from web.client import is_wav
 from dllab.chat.service import Busy, ChatService
-from dllab.errors import UserError
+from dllab.errors import ParamError, UserError
 from tests.chat import helpers
 
 pytestmark = pytest.mark.slow
@@ -110,7 +110,7 @@ def test_a_stop_ends_the_turns_in_flight_with_an_error_event_and_refuses_new_one
 def test_a_full_queue_refuses_at_once_and_frees_places_on_close(chat_service):
     llm, chat, tts = helpers.sections()
     tiny = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
-                       {**chat, "queue_size": 1, "retry_after": 3})
+                       chat.with_values(queue_size=1, retry_after=3))
     held = tiny.open_turn("Q ?", [])
     with pytest.raises(Busy) as busy:
         tiny.open_turn("Q ?", [])
@@ -134,12 +134,14 @@ def test_capacity_needs_threads_beyond_the_queue_and_voices_long_enough():
     from dllab.chat.service import check_capacity
 
     llm, chat, tts = helpers.sections()
-    check_capacity({**chat, "queue_size": 16, "server_threads": 20}, {"max_chars": 4000})
-    with pytest.raises(UserError) as err:
-        check_capacity({**chat, "queue_size": 16, "server_threads": 16, "max_question_chars": 1000},
-                       {"max_chars": 500})
+    check_capacity(chat.with_values(queue_size=16, server_threads=20), tts.with_values(max_chars=4000))
+    with pytest.raises(ParamError) as err:  # the threads are the chat section's own check
+        chat.with_values(queue_size=16, server_threads=16)
     message = str(err.value)
     assert "chat.server_threads = 16 is too few for chat.queue_size = 16" in message and "at least 20" in message
+    with pytest.raises(UserError) as err:
+        check_capacity(chat.with_values(max_question_chars=1000), tts.with_values(max_chars=500))
+    message = str(err.value)
     assert "tts.max_chars = 500" in message and "at least 1000" in message
 
 
@@ -177,7 +179,7 @@ def test_a_client_that_leaves_while_queued_gives_its_place_back_at_once(chat_ser
 
     llm, chat, tts = helpers.sections()
     service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
-                          {**chat, "queue_size": 2, "answer_mode": mode, "decline_below": 0.0})
+                          chat.with_values(queue_size=2, answer_mode=mode, decline_below=0.0))
     holder = service.open_turn("Comment faire une tarte aux pommes ?", [])
     running = iter(holder)
     assert next(e for e in running if e.name == "token")  # holds the model, and keeps it until closed
@@ -204,7 +206,7 @@ def test_a_question_arriving_as_a_crowd_leaves_takes_a_departed_clients_place_no
     """Waiting turns see their clients leave at their next poll: a newcomer just after must not be refused."""
     llm, chat, tts = helpers.sections()
     service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
-                          {**chat, "queue_size": 2})
+                          chat.with_values(queue_size=2))
     crowd = [Client(), Client()]
     turns = [service.open_turn("Comment faire une tarte aux pommes ?", [], client.departed) for client in crowd]
     with pytest.raises(Busy):  # nobody has left
@@ -225,7 +227,7 @@ def test_a_client_that_leaves_mid_answer_stops_the_generation(chat_service, monk
     """A page reload mid-answer: the next piece is not asked of the model, the model is free for the next turn."""
     llm, chat, tts = helpers.sections()
     service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
-                          {**chat, "answer_mode": mode, "decline_below": 0.0})
+                          chat.with_values(answer_mode=mode, decline_below=0.0))
     asked = []
 
     def pieces(*args):
@@ -277,7 +279,7 @@ def test_a_client_that_leaves_while_the_model_reads_the_prompt_stops_the_reading
 
     llm, chat, tts = helpers.sections()
     service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
-                          {**chat, "answer_mode": "generate"})
+                          chat.with_values(answer_mode="generate"))
     client = ReadingClient()
     turn = service.open_turn("Comment faire une tarte aux pommes ?", [], client.departed)
     names = [event.name for event in turn]
@@ -309,7 +311,7 @@ def test_with_nobody_ahead_the_question_is_said_after_the_judge_and_while_waitin
     llm, chat, tts = helpers.sections()
     log = []
     service = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
-                          {**chat, "answer_mode": "quote", "judge_above": 1.0, "judge_below": 0.1}, LoggingJudge(log))
+                          chat.with_values(answer_mode="quote", judge_above=1.0, judge_below=0.1), LoggingJudge(log))
     speak = chat_service.speaker.speak
 
     def logged(text, role):

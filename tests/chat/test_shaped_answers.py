@@ -6,9 +6,10 @@ import re
 import pytest
 
 from dllab.chat.answer import ENGLISH_NOTE, INVITATION, Answerer, not_found, without_citations
-from dllab.chat.config import CHAT_SPEC
+from dllab.chat.config import ChatParams
 from dllab.chat.evaluate import answer_sentences, is_supported
-from dllab.params import check_section
+from dllab.params import load
+from dllab.rag.config import RagParams
 from dllab.rag.index import build_index
 from dllab.rag.search import Retriever
 from tests.chat import helpers
@@ -19,24 +20,23 @@ pytestmark = pytest.mark.slow  # builds real indexes with the real embedding mod
 VARIANTS = ["tatin", "normande", "alsacienne", "amandine", "fine", "crumble", "apple pie", "strudel"]
 
 
-def chat_params() -> dict:
-    return check_section("chat", helpers.repo_params()["chat"], CHAT_SPEC)
+def chat_params() -> ChatParams:
+    return load(REPO / "params.yaml", ChatParams)
 
 
 @pytest.fixture(scope="module")
 def pipeline_docs(tmp_path_factory):
     """An Answerer on an index of data/rag built with the repository's rag params."""
-    rag = helpers.repo_params()["rag"]
+    rag = load(REPO / "params.yaml", RagParams, only=("chunk_size", "chunk_overlap", "embedding_model"))
     index = tmp_path_factory.mktemp("pipeline-index") / "chromadb"
-    build_index(REPO / "data/rag", index, {k: rag[k] for k in ("chunk_size", "chunk_overlap", "embedding_model")})
+    build_index(REPO / "data/rag", index, rag)
     retriever = Retriever.open(index)
     yield Answerer(retriever, None, chat_params())
     retriever.close()
 
 
 def ask(answerer, question, history=()):
-    params = answerer.params
-    hits = answerer.retriever.search(answerer.query(question, list(history)), k=params["top_k"])
+    hits = answerer.retriever.search(answerer.query(question, list(history)), k=answerer.params.top_k)
     plan = answerer.plan(question, hits, list(history))
     answer = "".join(answerer.stream(question, plan))
     if not plan.declined and not plan.reply:  # every sentence is a document's, from a listed source

@@ -2,28 +2,33 @@
 the real Kokoro and Whisper files."""
 from __future__ import annotations
 
-import copy
-
 import pytest
 
-from dllab.params import read_yaml
+from dllab.params import load
+from dllab.speech.config import SttParams, TtsParams
 from tests.conftest import REPO
 
 
 @pytest.fixture
-def tts_params(monkeypatch, tmp_path) -> dict:
+def tts_params(monkeypatch, tmp_path) -> TtsParams:
     """The repository's ``tts`` section with Bark's caches pointed at empty folders (so auto = espeak)."""
     for name in ("XDG_CACHE_HOME", "HF_HOME", "TORCH_HOME"):
         monkeypatch.setenv(name, str(tmp_path / "empty-caches" / name))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    return copy.deepcopy(read_yaml(REPO / "params.yaml")["tts"])
+    return load(REPO / "params.yaml", TtsParams)
+
+
+def with_voice(tts: TtsParams, role: str, engine: str, voice: str) -> TtsParams:
+    """``tts`` with ``role``'s voice for ``engine`` changed."""
+    voices = getattr(tts, f"{role}_voice")
+    return tts.with_values(**{f"{role}_voice": voices.with_values(**{engine: voice})})
 
 
 @pytest.fixture
 def speaker(tts_params, tmp_path):
     from dllab.speech.tts import Speaker
 
-    return Speaker.from_params({**tts_params, "engine": "espeak"}, tmp_path / "audio")
+    return Speaker.from_params(tts_params.with_values(engine="espeak"), tmp_path / "audio")
 
 
 
@@ -32,11 +37,11 @@ def speaker(tts_params, tmp_path):
 def transcriber(whisper_files):
     from dllab.speech.transcribe import Transcriber
 
-    return Transcriber(whisper_files, {**read_yaml(REPO / "params.yaml")["stt"]})
+    return Transcriber(whisper_files, load(REPO / "params.yaml", SttParams))
 
 
 @pytest.fixture
 def kokoro_speaker(tts_params, kokoro_files, tmp_path):
     from dllab.speech.tts import Speaker
 
-    return Speaker.from_params({**tts_params, "engine": "kokoro"}, tmp_path / "audio", kokoro_files)
+    return Speaker.from_params(tts_params.with_values(engine="kokoro"), tmp_path / "audio", kokoro_files)

@@ -10,6 +10,7 @@ from dllab.errors import UserError
 from dllab.speech.tts import Speaker
 from dllab.speech.bark import checkpoint_paths, missing_weights
 from tests.conftest import REPO, run_in
+from tests.speech.conftest import with_voice
 from tests.speech.tiny_bark import make_tiny_bark
 
 
@@ -35,7 +36,8 @@ def test_auto_picks_bark_when_its_weights_are_local_and_bark_makes_a_wav(bark_en
     # ten times slower than one.
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"tts": {**tts_params, "engine": "auto", "bark_sentence_chars": 40}}))
+    tts = tts_params.with_values(engine="auto", bark_sentence_chars=40)
+    params.write_text(yaml.safe_dump({"tts": tts.model_dump()}))
     out = tmp_path / "answer.wav"
     text = "Bonjour à tous, ça va le monde ? Salut le monde, bonjour à tous !"  # two pieces of <= 40 characters
     # No Kokoro here (auto would take it first): Bark is the next engine whose files are present.
@@ -58,13 +60,13 @@ def test_layout_matches_what_bark_looks_for(bark_env):
 
 
 def test_auto_falls_back_to_espeak_when_the_chosen_bark_size_is_missing(bark_env, tts_params, tmp_path):
-    speaker = Speaker.from_params({**tts_params, "engine": "auto", "bark_small": False}, tmp_path)
+    speaker = Speaker.from_params(tts_params.with_values(engine="auto", bark_small=False), tmp_path)
     assert speaker.engine == "espeak"
 
 
 def test_bark_without_its_weights_names_each_missing_file(bark_env, tts_params, tmp_path):
     with pytest.raises(UserError) as error:
-        Speaker.from_params({**tts_params, "engine": "bark", "bark_small": False}, tmp_path)
+        Speaker.from_params(tts_params.with_values(engine="bark", bark_small=False), tmp_path)
     message = str(error.value)
     for name in ("text_2.pt", "coarse_2.pt", "fine_2.pt"):
         assert name in message
@@ -74,14 +76,13 @@ def test_bark_without_its_weights_names_each_missing_file(bark_env, tts_params, 
 
 def test_bark_with_empty_caches_names_tokenizer_and_encodec(tts_params, tmp_path):
     with pytest.raises(UserError, match="encodec_24khz-d7cc33bc.th.*bert-base-multilingual-cased tokenizer"):
-        Speaker.from_params({**tts_params, "engine": "bark"}, tmp_path)
+        Speaker.from_params(tts_params.with_values(engine="bark"), tmp_path)
 
 
 @pytest.mark.parametrize("preset", ["v2/fr_speaker_12", "../../etc/passwd", "fr_speaker_1.npz", "v2/xx_speaker_1"])
 def test_unknown_bark_preset_is_refused_before_loading(bark_env, tts_params, tmp_path, preset):
-    tts_params["answer_voice"]["bark"] = preset
     with pytest.raises(UserError, match="tts.answer_voice.bark = .* is not a Bark voice preset"):
-        Speaker.from_params({**tts_params, "engine": "bark"}, tmp_path)
+        Speaker.from_params(with_voice(tts_params, "answer", "bark", preset).with_values(engine="bark"), tmp_path)
 
 
 def test_only_the_bark_checkpoints_are_unpickled_fully(bark_env, tmp_path):

@@ -9,6 +9,7 @@ from dllab.errors import UserError
 from dllab.speech import measure
 from dllab.speech.tts import Speaker
 from dllab.speech.kokoro import MAX_TOKENS, STYLE_DIM, load_style, missing_files, parse_voice
+from tests.speech.conftest import with_voice
 
 
 def test_a_voice_is_a_name_or_a_weighted_blend_of_names():
@@ -37,15 +38,15 @@ def test_a_blend_mixes_the_style_vectors_of_its_voices(tmp_path):
 def test_without_its_files_kokoro_says_which_stage_makes_them_and_auto_falls_back_to_espeak(tts_params, tmp_path):
     assert missing_files(None) and missing_files(tmp_path) == [str(tmp_path / n) for n in ("model.onnx", "vocab.json", "voices")]
     with pytest.raises(UserError, match="dvc repro kokoro_download"):
-        Speaker.from_params({**tts_params, "engine": "kokoro"}, tmp_path / "audio", tmp_path)
-    assert Speaker.from_params({**tts_params, "engine": "auto"}, tmp_path / "audio", tmp_path).engine == "espeak"
+        Speaker.from_params(tts_params.with_values(engine="kokoro"), tmp_path / "audio", tmp_path)
+    assert Speaker.from_params(tts_params.with_values(engine="auto"), tmp_path / "audio", tmp_path).engine == "espeak"
 
 
 @pytest.mark.slow
 def test_auto_picks_kokoro_and_its_two_voices_are_24_khz_speech_apart_in_pitch(tts_params, kokoro_files, tmp_path):
-    speaker = Speaker.from_params({**tts_params, "engine": "auto"}, tmp_path / "audio", kokoro_files)
+    speaker = Speaker.from_params(tts_params.with_values(engine="auto"), tmp_path / "audio", kokoro_files)
     assert speaker.engine == "kokoro" and speaker.voices == {
-        role: tts_params[f"{role}_voice"]["kokoro"] for role in ("question", "answer")}
+        role: tts_params.voice(role, "kokoro") for role in ("question", "answer")}
     text = "Préchauffez le four à 190 °C, puis enfournez la tarte pour quarante minutes."
     pitch = {}
     for role in ("question", "answer"):
@@ -61,12 +62,11 @@ def test_auto_picks_kokoro_and_its_two_voices_are_24_khz_speech_apart_in_pitch(t
 
 @pytest.mark.slow
 def test_a_bad_kokoro_voice_is_refused_naming_the_voices_there(tts_params, kokoro_files, tmp_path):
-    tts_params["answer_voice"]["kokoro"] = "ff_nobody"
+    kokoro = tts_params.with_values(engine="kokoro")
     with pytest.raises(UserError, match=r"tts.answer_voice.kokoro = 'ff_nobody': no voice 'ff_nobody'.*ff_siwis"):
-        Speaker.from_params({**tts_params, "engine": "kokoro"}, tmp_path / "audio", kokoro_files)
-    tts_params["answer_voice"]["kokoro"] = "ff_siwis+"
+        Speaker.from_params(with_voice(kokoro, "answer", "kokoro", "ff_nobody"), tmp_path / "audio", kokoro_files)
     with pytest.raises(UserError, match="a blend such as"):
-        Speaker.from_params({**tts_params, "engine": "kokoro"}, tmp_path / "audio", kokoro_files)
+        Speaker.from_params(with_voice(kokoro, "answer", "kokoro", "ff_siwis+"), tmp_path / "audio", kokoro_files)
 
 
 @pytest.mark.slow

@@ -17,14 +17,13 @@ SAID = "Combien de temps faut-il cuire la tarte aux pommes ?"
 @pytest.fixture(scope="module")
 def spoken(tmp_path_factory, kokoro_files):
     """A question said by the lab's question voice: (WAV bytes, 16-bit samples, rate)."""
-    import copy
-
-    from dllab.params import read_yaml
+    from dllab.params import load
+    from dllab.speech.config import TtsParams
     from dllab.speech.tts import Speaker
     from tests.conftest import REPO
 
-    params = copy.deepcopy(read_yaml(REPO / "params.yaml")["tts"])
-    speaker = Speaker.from_params({**params, "engine": "kokoro"}, tmp_path_factory.mktemp("audio"), kokoro_files)
+    params = load(REPO / "params.yaml", TtsParams).with_values(engine="kokoro")
+    speaker = Speaker.from_params(params, tmp_path_factory.mktemp("audio"), kokoro_files)
     data = speaker.speak(SAID, "question").path.read_bytes()
     samples, rate = wav.read_pcm(data)
     return data, samples, rate
@@ -67,10 +66,10 @@ def test_bad_uploads_are_refused_naming_the_problem(transcriber, body, problem):
 
 def test_a_recording_too_long_or_too_large_is_refused_before_recognition(transcriber, spoken, whisper_files):
     _, samples, rate = spoken
-    short = Transcriber(whisper_files, {**transcriber.params, "max_seconds": 1.0})
+    short = Transcriber(whisper_files, transcriber.params.with_values(max_seconds=1.0))
     with pytest.raises(AudioError, match=r"lasts more than 1 s \(stt.max_seconds\)"):
         short.transcribe(wav.encode(samples, rate, "webm"))
-    small = Transcriber(whisper_files, {**transcriber.params, "max_mb": 0.01})
+    small = Transcriber(whisper_files, transcriber.params.with_values(max_mb=0.01))
     with pytest.raises(AudioError, match=r"at most 10485 \(stt.max_mb\)"):
         small.transcribe(spoken[0])
     # a compressed upload that decodes to far more than the limit is cut off while decoding

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from dllab.errors import ParamError, UserError
+from dllab.speech.config import TtsParams
 from dllab.speech.tts import Speaker
+from tests.speech.conftest import with_voice
 from dllab.speech import espeak as espeak_module
 
 QUESTION = "Bonjour, quelle est la capitale de la France ? Paris est la capitale de la France."
@@ -82,14 +84,14 @@ def test_a_long_question_is_said_up_to_question_chars_in_whole_sentences(speaker
     text = " ".join(f"Voici la phrase numéro {n}, qui parle de la Révolution française." for n in range(40))
     clip = speaker.speak(text, "question")
     said = text[:clip.chars]
-    assert 100 < clip.chars <= tts_params["question_chars"] and said.endswith("française.")
+    assert 100 < clip.chars <= tts_params.question_chars and said.endswith("française.")
     assert clip.seconds < 20 and clip.id == speaker.speak(said, "question").id  # the same clip as its opening
     one_long_sentence = "pomme " * 100
-    assert speaker.speak(one_long_sentence, "question").chars <= tts_params["question_chars"]  # cut between words
+    assert speaker.speak(one_long_sentence, "question").chars <= tts_params.question_chars  # cut between words
 
 
 def test_cache_keeps_only_the_most_recently_used_files(tts_params, tmp_path):
-    speaker = Speaker.from_params({**tts_params, "engine": "espeak", "cache_max_files": 3}, tmp_path)
+    speaker = Speaker.from_params(tts_params.with_values(engine="espeak", cache_max_files=3), tmp_path)
     clips = [speaker.speak(f"Phrase numéro {n}.", "answer") for n in range(3)]
     speaker.speak("Phrase numéro 0.", "answer")  # used again: now the most recent
     clips += [speaker.speak(f"Phrase numéro {n}.", "answer") for n in (3, 4)]
@@ -99,7 +101,7 @@ def test_cache_keeps_only_the_most_recently_used_files(tts_params, tmp_path):
 
 
 def test_byte_limit_never_evicts_the_clip_just_made(tts_params, tmp_path):
-    speaker = Speaker.from_params({**tts_params, "engine": "espeak", "cache_max_mb": 0.01}, tmp_path)
+    speaker = Speaker.from_params(tts_params.with_values(engine="espeak", cache_max_mb=0.01), tmp_path)
     first, second = speaker.speak("Un.", "answer"), speaker.speak("Deux.", "answer")
     assert [p.name for p in tmp_path.glob("*.wav")] == [f"{second.id}.wav"]
     assert speaker.clip_path(first.id) is None and second.path.is_file()
@@ -149,7 +151,7 @@ def test_empty_text_is_a_user_error(speaker, text):
 
 
 def test_too_long_text_and_unknown_role(tts_params, tmp_path):
-    speaker = Speaker.from_params({**tts_params, "engine": "espeak", "max_chars": 20}, tmp_path)
+    speaker = Speaker.from_params(tts_params.with_values(engine="espeak", max_chars=20), tmp_path)
     with pytest.raises(UserError, match="tts.max_chars"):
         speaker.speak("x" * 21, "answer")
     with pytest.raises(ValueError, match="role"):
@@ -176,7 +178,7 @@ def test_threads_asking_at_once_get_their_clips_and_each_is_made_once(speaker, c
 def test_missing_espeak_names_the_install_step(tts_params, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # a PATH without espeak-ng
     with pytest.raises(UserError, match="espeak-ng is not installed.*apt-get install espeak-ng"):
-        Speaker.from_params({**tts_params, "engine": "auto"}, tmp_path / "audio")
+        Speaker.from_params(tts_params.with_values(engine="auto"), tmp_path / "audio")
 
 
 @pytest.mark.parametrize("voice, message", [
@@ -185,9 +187,8 @@ def test_missing_espeak_names_the_install_step(tts_params, tmp_path, monkeypatch
     ("fr -w /tmp/x", "not an espeak-ng voice name"),
 ])
 def test_unknown_voice_is_refused_at_start(tts_params, tmp_path, voice, message):
-    tts_params["answer_voice"]["espeak"] = voice
     with pytest.raises(UserError, match=message):
-        Speaker.from_params({**tts_params, "engine": "espeak"}, tmp_path)
+        Speaker.from_params(with_voice(tts_params, "answer", "espeak", voice).with_values(engine="espeak"), tmp_path)
 
 
 @pytest.mark.parametrize("key, value, message", [
@@ -196,13 +197,13 @@ def test_unknown_voice_is_refused_at_start(tts_params, tmp_path, voice, message)
     ("answer_voice", {"espeak": "fr"}, "tts.answer_voice"),
     ("espeak_pitch", {"question": 40, "answer": 120}, "tts.espeak_pitch"),
 ])
-def test_bad_params_name_the_key(tts_params, tmp_path, key, value, message):
+def test_bad_params_name_the_key(tts_params, key, value, message):
     with pytest.raises(ParamError, match=message):
-        Speaker.from_params({**tts_params, key: value}, tmp_path)
+        TtsParams.from_mapping({**tts_params.model_dump(), key: value})
 
 
 def test_auto_uses_espeak_when_bark_weights_are_absent(tts_params, tmp_path):
-    speaker = Speaker.from_params({**tts_params, "engine": "auto"}, tmp_path)
+    speaker = Speaker.from_params(tts_params.with_values(engine="auto"), tmp_path)
     assert speaker.engine == "espeak" and speaker.voices == {"question": "fr+m3", "answer": "fr+f3"}
 
 
@@ -232,7 +233,7 @@ def test_sentences_are_joined_into_one_cached_clip(speaker, count_runs):
 
 def test_a_relative_cache_folder_is_made_absolute_at_once(tts_params, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    speaker = Speaker.from_params({**tts_params, "engine": "espeak"}, "models/speech_cache")
+    speaker = Speaker.from_params(tts_params.with_values(engine="espeak"), "models/speech_cache")
     monkeypatch.chdir("/")  # a server reading the clip later from another folder still finds it
     clip = speaker.speak("Bonjour.", "question")
     assert clip.path == tmp_path / "models/speech_cache" / f"{clip.id}.wav" and clip.path.is_file()

@@ -77,7 +77,8 @@ def _report(made: Path) -> Path:
     if not path.is_file():
         reports = make_reports(made / "report-inputs")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(to_html(build(reports, {"mnist": {"hidden": [512, 512]}}, MACHINE)), encoding="utf-8")
+        shown = {"mnist": {"hidden": [512, 512]}, "rag": {}, "chat": {}}  # the report quotes rag and chat values
+        path.write_text(to_html(build(reports, shown, MACHINE)), encoding="utf-8")
     return path
 
 

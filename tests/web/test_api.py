@@ -138,7 +138,8 @@ def test_a_full_queue_answers_503_with_retry_after(chat_service):
     from web.app import create_app
 
     llm, chat, tts = helpers.sections()
-    tiny = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker, {**chat, "queue_size": 1})
+    tiny = ChatService(chat_service.model, chat_service.retriever, chat_service.speaker,
+                       chat.with_values(queue_size=1))
     client = create_app(tiny).test_client()
     held = tiny.open_turn("Q ?", [])
     try:

@@ -133,10 +133,12 @@ def spoken_question_wav(folder, kokoro_files) -> tuple[str, float]:
     """The question said by the lab's question voice, as the WAV file the fake microphone plays."""
     import shutil
 
+    from dllab.speech.config import TtsParams
     from dllab.speech.tts import Speaker
     from tests.chat import helpers
 
-    speaker = Speaker.from_params({**helpers.repo_params()["tts"], "engine": "kokoro"}, folder / "audio", kokoro_files)
+    tts = helpers.repo_section(TtsParams).with_values(engine="kokoro")
+    speaker = Speaker.from_params(tts, folder / "audio", kokoro_files)
     clip = speaker.speak(SPOKEN, "question")
     shutil.copyfile(clip.path, folder / "question.wav")
     return str(folder / "question.wav"), clip.seconds

@@ -111,9 +111,9 @@ def test_clients_that_leave_while_queued_give_their_places_back_while_the_answer
     """Generate mode, 4 places: one long answer holds the model, 3 clients wait behind it and leave. Their
     places come back while that answer is still being generated (before: only when their turn first wrote)."""
     args = server_args(tmp_path, base, queue_size=4, server_threads=8)
-    params = yaml.safe_load((tmp_path / "params.yaml").read_text(encoding="utf-8"))
-    params["llm"]["max_tokens"] = 400  # an answer that keeps the model for a while
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    raw = yaml.safe_load((tmp_path / "params.yaml").read_text(encoding="utf-8"))
+    raw["llm"]["max_tokens"] = 400  # an answer that keeps the model for a while
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with running_server(*args) as (url, _):
         connection, response = open_stream(url, QUESTIONS[0][0])
         holder = read_events(response)
@@ -155,13 +155,13 @@ def test_the_connection_params_are_checked_at_start_up(tmp_path):
     llm, chat, tts = helpers.sections()
     check_connections(chat)
     with pytest.raises(UserError) as err:
-        check_connections({**chat, "max_request_body_size": 100_000, "connection_limit": chat["server_threads"]})
+        check_connections(chat.with_values(max_request_body_size=100_000, connection_limit=chat.server_threads))
     message = str(err.value)
     assert "chat.max_request_body_size = 100000 would refuse valid requests" in message and "set it above" in message
-    assert f"chat.connection_limit = {chat['server_threads']} leaves no connection beyond" in message
-    params = helpers.server_params()
-    params["chat"]["max_request_body_size"] = 2048
-    (tmp_path / "p.yaml").write_text(json.dumps(params), encoding="utf-8")
+    assert f"chat.connection_limit = {chat.server_threads} leaves no connection beyond" in message
+    raw = helpers.server_params()
+    raw["chat"]["max_request_body_size"] = 2048
+    (tmp_path / "p.yaml").write_text(json.dumps(raw), encoding="utf-8")
     failed = serve(tmp_path, "--params", str(tmp_path / "p.yaml"))
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
     assert failed.stderr.strip().splitlines()[-1].startswith(

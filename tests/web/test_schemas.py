@@ -1,8 +1,9 @@
 import pytest
 
+from dllab.chat.config import ChatParams
 from web.schemas import BadRequest, body_limit, decode_json, parse_chat_request
 
-LIMITS = {"max_question_chars": 50, "max_history_messages": 2, "max_message_chars": 20}
+LIMITS = ChatParams().with_values(max_question_chars=50, max_history_messages=2, max_message_chars=20)
 
 
 def test_a_good_request_is_cleaned():

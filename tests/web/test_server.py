@@ -94,16 +94,16 @@ def test_without_model_or_index_the_chat_says_which_stages_to_run_and_the_rest_w
 
 
 def test_start_up_with_a_bad_param_or_voice_is_one_line(tmp_path):
-    params = helpers.server_params()
-    params["chat"]["server_threads"] = 0
-    (tmp_path / "p.yaml").write_text(json.dumps(params), encoding="utf-8")
+    raw = helpers.server_params()
+    raw["chat"]["server_threads"] = 0
+    (tmp_path / "p.yaml").write_text(json.dumps(raw), encoding="utf-8")
     failed = serve(tmp_path, "--params", str(tmp_path / "p.yaml"))
     assert failed.returncode == 2
     assert failed.stderr.strip().splitlines()[-1].startswith(f"error: {tmp_path / 'p.yaml'}: chat.server_threads = 0")
-    params = helpers.server_params()
-    params["tts"]["engine"] = "espeak"
-    params["tts"]["answer_voice"]["espeak"] = "xx-no-such-voice"
-    (tmp_path / "v.yaml").write_text(json.dumps(params), encoding="utf-8")
+    raw = helpers.server_params()
+    raw["tts"]["engine"] = "espeak"
+    raw["tts"]["answer_voice"]["espeak"] = "xx-no-such-voice"
+    (tmp_path / "v.yaml").write_text(json.dumps(raw), encoding="utf-8")
     base = tmp_path
     failed = serve(tmp_path, "--params", str(tmp_path / "v.yaml"), "--model", str(base / "none.gguf"),
                    "--index", str(base / "none"))
@@ -114,10 +114,10 @@ def test_start_up_with_a_bad_param_or_voice_is_one_line(tmp_path):
 def server_args(tmp_path, base, **chat) -> list[str]:
     """Arguments for a server of its own: test model and index (made once in ``base``), the test params
     with ``chat`` changes."""
-    params = helpers.server_params()
-    params["llm"]["max_tokens"] = 96  # answers long enough to keep the model busy while the test looks
-    params["chat"].update(chat)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    raw = helpers.server_params()
+    raw["llm"]["max_tokens"] = 96  # answers long enough to keep the model busy while the test looks
+    raw["chat"].update(chat)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     return ["--params", str(tmp_path / "params.yaml"), "--model", str(helpers.model_file(base)),
             "--index", str(helpers.index_dir(base)), "--audio-cache", str(tmp_path / "audio")]
 
@@ -228,10 +228,10 @@ def test_too_few_threads_for_the_queue_is_refused_at_start_up(tmp_path, base):
 def test_listening_beyond_loopback_warns_that_there_is_no_authentication(tmp_path):
     # A voice that does not exist stops the start-up, so that nothing listens: the warning comes before
     # anything is loaded.
-    params = helpers.server_params()
-    params["tts"]["engine"] = "espeak"
-    params["tts"]["answer_voice"]["espeak"] = "xx-no-such-voice"
-    (tmp_path / "v.yaml").write_text(json.dumps(params), encoding="utf-8")
+    raw = helpers.server_params()
+    raw["tts"]["engine"] = "espeak"
+    raw["tts"]["answer_voice"]["espeak"] = "xx-no-such-voice"
+    (tmp_path / "v.yaml").write_text(json.dumps(raw), encoding="utf-8")
     failed = serve(tmp_path, "--host", "0.0.0.0", "--params", str(tmp_path / "v.yaml"),
                    "--model", str(tmp_path / "none.gguf"))
     assert "warning: listening on 0.0.0.0" in failed.stderr and "no authentication" in failed.stderr

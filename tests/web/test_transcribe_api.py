@@ -17,20 +17,22 @@ SAID = "Quel est le secret d'une bonne tarte aux pommes ?"
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory, kokoro_files):
     """The question said by the lab's question voice: (WAV bytes, samples, rate)."""
+    from dllab.speech.config import TtsParams
     from dllab.speech.tts import Speaker
 
-    params = helpers.repo_params()["tts"]
-    speaker = Speaker.from_params({**params, "engine": "kokoro"}, tmp_path_factory.mktemp("audio"), kokoro_files)
+    tts = helpers.repo_section(TtsParams).with_values(engine="kokoro")
+    speaker = Speaker.from_params(tts, tmp_path_factory.mktemp("audio"), kokoro_files)
     data = speaker.speak(SAID, "question").path.read_bytes()
     return (data, *wav.read_pcm(data))
 
 
 @pytest.fixture(scope="module")
 def speech_client(chat_service, whisper_files):
+    from dllab.speech.config import SttParams
     from dllab.speech.transcribe import Transcriber
     from web.app import create_app
 
-    transcriber = Transcriber(whisper_files, helpers.repo_params()["stt"])
+    transcriber = Transcriber(whisper_files, helpers.repo_section(SttParams))
     return create_app(chat_service, transcriber=transcriber).test_client()
 
 
