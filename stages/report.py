@@ -14,15 +14,15 @@ def main() -> None:
     args = parser.parse_args()
 
     from dllab.files import write_text
-    from dllab.params import read_yaml
+    from dllab.params import load, read_yaml
     from dllab.report.baseline import Baseline
     from dllab.report.build import build
     from dllab.report.config import ReportParams
     from dllab.report.document import to_html, to_markdown
     from dllab.runtime import machine_description
 
+    rev = load(args.params, ReportParams).lm_baseline
     raw = read_yaml(args.params)  # the whole file: the report shows every section
-    rev = ReportParams.from_mapping(raw.get("report"), source=args.params).lm_baseline
     doc = build(Path(args.reports), raw, machine_description(), baseline=Baseline(rev) if rev else None,
                 source=args.params)
     write_text(args.html, to_html(doc))

@@ -301,3 +301,17 @@ def test_a_package_init_with_code_is_code(tmp_path):
     (tmp_path / "docstring.py").write_text('"""Only words."""\n')
     (tmp_path / "code.py").write_text('"""Words."""\nfrom dllab.speech.tts import Speaker\n')
     assert not has_code(tmp_path / "docstring.py") and has_code(tmp_path / "code.py")
+
+
+def test_every_field_of_every_params_model_is_read_by_some_stage():
+    """A field left out of a stage's ``only`` keys would keep its default whatever params.yaml says: each field
+    of each section's model must be read by at least one stage (the report's view of the whole file aside)."""
+    from tests.test_params import MODELS
+
+    read: dict[str, set[str]] = {}
+    for stage in PIPELINE["stages"].values():
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            for section, keys in params_read(stage, monkeypatch).items():
+                read.setdefault(section, set()).update(keys)
+    unread = {model.section: sorted(set(model.model_fields) - read.get(model.section, set())) for model in MODELS}
+    assert {section: keys for section, keys in unread.items() if keys} == {}
