@@ -3,7 +3,8 @@ from typing import ClassVar
 
 from pydantic import model_validator
 
-from dllab.params import Section, boolean, integer, number, text
+from dllab.params import Section, boolean, integer, number, source_in, text
+from dllab.rag.embeddings import SOURCES as EMBEDDERS
 
 
 class RagParams(Section):
@@ -12,7 +13,7 @@ class RagParams(Section):
     docs_dir: text() = "data/rag"                      # folder of .txt, .md and .pdf files
     chunk_size: integer(min=100, max=8000) = 600       # characters per chunk at most
     chunk_overlap: integer(min=0, max=4000) = 100      # characters repeated from the end of the previous chunk
-    embedding_model: text() = "e5-multilingual"        # a registered name, a sentence-transformers name or a folder
+    embedding_model: source_in(EMBEDDERS) = "e5-multilingual"  # registered, hf:OWNER/NAME or a folder
     batch_size: integer(min=1, max=4096) = 32          # chunks per embedding batch
     strict: boolean() = False                          # true: a file that cannot be read stops the stage
     lexical_weight: number(min=0, max=1) = 0.5         # share of the BM25 score in the hybrid ranking

