@@ -87,7 +87,7 @@ def main() -> None:
         rest = [stream_chat(url, q) for q in pick(max(0, args.total - asked), asked)]
         memory[f"after_{max(args.total, asked)}_questions_mb"] = _rss_mb(server)
         mistakes = bad_request_battery(url)
-        load = under_load(url, load_pool, questions, args.load_clients, args.load_seconds,
+        crowd = under_load(url, load_pool, questions, args.load_clients, args.load_seconds,
                           served[0]["audio"]["answer"]["url"])
         memory["after_load_mb"] = _rss_mb(server)
     load_pool.shutdown(wait=True)
@@ -118,7 +118,7 @@ def main() -> None:
             [r["client"]["first_answer_audio_s"] - r["client"]["first_sentence_s"] for r in served + rest]),
         "tts_real_time_factor": _tts_rtf(everything),
         "bad_requests": mistakes,
-        "beyond_capacity": load,
+        "beyond_capacity": crowd,
         "server_rss": memory,
         "questions_asked": len(everything),
         "targets": {"served_vs_direct_min": 0.95, "server_rss_mb_max": 1536, "responses_5xx": 0,

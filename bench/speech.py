@@ -75,7 +75,7 @@ TARGETS = {"wer_max": 0.20, "first_audio_s_max": 1.0, "real_time_factor_max": 0.
            "startup_s_max": 10.0, "pitch_semitones_apart_min": 3.0}
 
 
-def load() -> dict:
+def load_average() -> dict:
     one, five, fifteen = os.getloadavg()
     return {"load_average_1m": round(one, 2), "load_average_5m": round(five, 2), "load_average_15m": round(fifteen, 2)}
 
@@ -229,7 +229,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load(args.params, TtsParams)
     stt = load(args.params, SttParams)
-    before = load()
+    before = load_average()
     if args.first_piece:
         report = {"benchmark": "first_piece", **first_piece(params, args.kokoro, args.whisper, stt, args.first_piece,
                                                             args.documents)}
@@ -249,7 +249,7 @@ def main() -> None:
             report["pipeline_word_error_rates"] = json.loads(args.metrics.read_text(encoding="utf-8"))
         report["targets"] = TARGETS
         out = args.out or REPO / "reports/bench/speech.json"
-    report.update(load_before=before, load_after=load(), machine=machine_description())
+    report.update(load_before=before, load_after=load_average(), machine=machine_description())
     write_json(out, report)
     print(json.dumps({k: v for k, v in report.items() if k != "machine"}, indent=2, ensure_ascii=False)[:6000])
 
