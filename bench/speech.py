@@ -16,7 +16,7 @@ Whisper's word error rate of the answer voice and the time the first piece takes
 
 Writes reports/bench/speech.json (or voice_choice.json) with the machine description and the load.
 Run: `python bench/speech.py` (a few minutes on 2 cores), `python bench/speech.py --choose`,
-`python bench/speech.py --first-piece 0 50 45 40` (0: no limit, the first clause whole; ~8 minutes).
+`python bench/speech.py --first-piece 40 35 30` (0: no limit, the first clause whole; ~8 minutes).
 """
 import argparse
 import json

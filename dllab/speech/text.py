@@ -87,12 +87,12 @@ _STREAM_SENTENCE_END = re.compile(r"[.!?…]+[\"'»)\]]*\s+|\n+")
 # Where the first piece of an answer may end early: a clause end after at least FIRST_CLAUSE_MIN_CHARS.
 _CLAUSE_BREAK = re.compile(r"[,;:]\s+")
 FIRST_CLAUSE_MIN_CHARS = 20
-# The longest first piece: a neural voice on 2 cores makes a second of speech (~15 French characters) in about
-# 0.4 s, so 40 characters are ready about a second after they are written. A longer first clause is cut before a
-# word that opens a phrase (a preposition, a conjunction, a relative), where a speaker may pause. Chosen on
-# sentences of the documents, not the speech benchmark, by `python bench/speech.py --first-piece 0 50 45 40`
-# (the wait against Whisper's word error rate).
-FIRST_PIECE_MAX_CHARS = 40
+# The longest first piece: a neural voice's synthesis time grows with the clip's length, so a short first piece is
+# heard sooner. A longer first clause is cut before a word that opens a phrase (a preposition, a conjunction, a
+# relative), where a speaker may pause. Chosen on sentences of the documents, not the speech benchmark, by
+# `python bench/speech.py --first-piece 40 35 30` (the wait against Whisper's word error rate, both lower at 35
+# than at 40; 30 cut more noun phrases, « la tarte | aux pommes », for a small gain).
+FIRST_PIECE_MAX_CHARS = 35
 # (Not « de », « à », « en »: they open a noun's complement as often as a phrase, « la tarte aux pommes ».)
 _PHRASE_START = re.compile(r"\s+(?=(?:dans|avec|sans|sur|sous|pour|par|chez|entre|vers|pendant|avant|après|selon|"
                            r"et|ou|mais|puis|car|donc|qui|que|qu'|dont|où|quand|lorsque|jusqu'|afin|comme|si|"
@@ -109,8 +109,8 @@ class SentenceCutter:
     sentence longer than ``max_chars`` is cut at clause ends or between words (see ``chunks``), so the
     first words are spoken without waiting for a sentence that never ends. With ``first_clause`` the very
     first piece ends at the first clause end (a comma, a colon...) after ``FIRST_CLAUSE_MIN_CHARS``, and within
-    ``first_piece_chars`` (else before the last word opening a phrase there): a neural voice takes about 0.4 of
-    a clip's length to make it on 2 cores, so a short first clip is heard sooner.
+    ``first_piece_chars`` (else before the last word opening a phrase there): a neural voice's synthesis time
+    grows with the clip's length, so a short first clip is heard sooner.
     """
 
     def __init__(self, max_chars: int, first_clause: bool = False, first_piece_chars: int = FIRST_PIECE_MAX_CHARS):
