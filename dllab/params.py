@@ -203,3 +203,9 @@ def read_yaml(path: str | Path) -> dict:
 def load(path: str | Path, model: type[S], only: Iterable[str] | None = None) -> S:
     """One section of the params file at ``path``, checked (see ``Section.from_mapping``)."""
     return model.from_mapping(read_yaml(path).get(model.section), source=path, only=only)
+
+
+def load_all(path: str | Path, *models: type[Section]) -> tuple[Section, ...]:
+    """Several whole sections of the params file at ``path``, read once (the web server's)."""
+    raw = read_yaml(path)
+    return tuple(model.from_mapping(raw.get(model.section), source=path) for model in models)

@@ -5,7 +5,7 @@ import yaml
 from dllab.chat.config import ChatParams, JudgeParams, LlmParams
 from dllab.errors import ParamError
 from dllab.mnist.config import MnistParams
-from dllab.params import Section, load, read_yaml
+from dllab.params import Section, load, load_all, read_yaml
 from dllab.rag.config import RagParams
 from dllab.report.config import ReportParams
 from dllab.speech.config import SpeechEvaluateParams, SttParams, TtsParams
@@ -142,3 +142,10 @@ def test_sources_are_checked_when_read():
     with pytest.raises(ParamError, match="llm.source = 'pypy:llm==1'"):
         LlmParams.from_mapping({"source": "pypy:llm==1"})
     assert CorpusParams.from_mapping({"sources": ["shakespeare", "https://example.org/a.txt", "file:/a.txt"]})
+
+
+def test_load_all_reads_several_sections_of_one_file(tmp_path):
+    given = tmp_path / "exp.yaml"
+    given.write_text(yaml.safe_dump({**PARAMS, "chat": {**PARAMS["chat"], "top_k": 7}}))
+    llm, chat = load_all(given, LlmParams, ChatParams)
+    assert chat.top_k == 7 and chat.params_file == str(given) and llm.model_dump() == LlmParams().model_dump()

@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))  # `python web/serve.py` from anywhere
 
 from dllab.chat.config import ChatParams, JudgeParams, LlmParams  # noqa: E402
 from dllab.cli import run  # noqa: E402
-from dllab.params import read_yaml  # noqa: E402
+from dllab.params import load_all  # noqa: E402
 from dllab.speech.config import SttParams, TtsParams  # noqa: E402
 
 WARM_UP_WAIT_S = 60  # how long a stop waits for the background loading to end (it takes seconds)
@@ -66,12 +66,7 @@ def main() -> None:
         p.resolve() for p in (args.params, args.model, args.index, args.audio_cache, args.kokoro, args.whisper,
                               args.judge))
     # Every section the server uses, built once from the one file and passed down.
-    raw = read_yaml(params_file)
-    llm = LlmParams.from_mapping(raw.get("llm"), source=params_file)
-    chat = ChatParams.from_mapping(raw.get("chat"), source=params_file)
-    tts = TtsParams.from_mapping(raw.get("tts"), source=params_file)
-    stt = SttParams.from_mapping(raw.get("stt"), source=params_file)
-    judge = JudgeParams.from_mapping(raw.get("judge"), source=params_file)
+    llm, chat, tts, stt, judge = load_all(params_file, LlmParams, ChatParams, TtsParams, SttParams, JudgeParams)
 
     from dllab.chat.service import check_capacity
     from dllab.errors import UserError
