@@ -98,7 +98,7 @@ def main() -> None:
     lab = Lab(files, retriever=service.retriever if service else None, experiments=experiments)
     if service:
         warn_if_the_llm_server_is_down(service)
-    warming = None
+    warming: list = []  # the background loads, each joined before the process exits
     try:
         for name, status in {"chat": chat_down.status() if chat_down else {"ready": True},
                              **lab.status()}.items():
@@ -110,14 +110,15 @@ def main() -> None:
         server = create_server(app, sockets, args.host, args.port, chat)
         print(f"serving on http://{server.effective_host}:{server.effective_port}", flush=True)
         if not args.load_on_first_use:
-            warming = lab.warm_in_background()  # torch, the MNIST model and both LMs: about 4 s, +475 MB
+            warming.append(lab.warm_in_background())  # torch, the MNIST model and both LMs: about 4 s, +475 MB
             if transcriber:
-                transcriber.warm_in_background()  # Whisper base: about 2 s
+                warming.append(transcriber.warm_in_background())  # Whisper base: about 2 s
         serve_until_stopped(server, sockets, service)
     finally:
-        if warming is not None:
-            # A process that exits while a thread is still importing torch can crash (SIGSEGV) on its way out.
-            warming.join(timeout=WARM_UP_WAIT_S)
+        # A process that exits while a thread still imports torch or loads Whisper (CTranslate2) can crash
+        # (SIGSEGV) on its way out: a stop waits for both.
+        for thread in warming:
+            thread.join(timeout=WARM_UP_WAIT_S)
         if service:
             service.close()  # removes the private copy of the index
         lab.close()
