@@ -97,8 +97,7 @@ class Experiments:
     def files_at(self, rev: str) -> dict[str, Path | None]:
         """For each LAB_OUTPUTS key, the cache file (for the tokenizer: a folder of links) that ``rev``'s
         dvc.lock names, or None when it names none or the cache does not hold it."""
-        lock = yaml.safe_load(_show(self.root, rev, "dvc.lock") or "{}") or {}
-        hashes = locked_outputs(lock)
+        hashes = self.hashes_at(rev)
         files = {}
         for key, path in LAB_OUTPUTS.items():
             md5 = hashes.get(path)
@@ -126,9 +125,14 @@ class Experiments:
                 link.symlink_to(source)
         return folder
 
+    def hashes_at(self, rev: str) -> dict[str, str]:
+        """Each output path → md5, as ``rev``'s dvc.lock names them (empty when it has none)."""
+        return locked_outputs(yaml.safe_load(_show(self.root, rev, "dvc.lock") or "{}") or {})
+
     def list(self) -> list[dict]:
         """``GET /experiments``: each experiment with its changed params (against its baseline commit), the
-        lab outputs the cache holds for it and its test metrics."""
+        lab outputs the cache holds for it (``available``), those of them it trained itself, unlike its
+        baseline (``own``: a tab offers an experiment only for the models it changed), and its test metrics."""
         answer = []
         for name, rev, baseline in self.refs():
             params = flat(yaml.safe_load(_show(self.root, rev, "params.yaml") or "{}") or {})
@@ -139,9 +143,14 @@ class Experiments:
             for section in ("mnist", "lm"):
                 path = files[f"{section}_metrics"]
                 metrics[section] = json.loads(path.read_text(encoding="utf-8")) if path else None
+            available = [key for key in ("mnist_model", "lstm", "transformer")
+                         if files[key] and (key == "mnist_model" or files["tokenizer"])]
+            mine, before_hashes = self.hashes_at(rev), self.hashes_at(baseline)
+            own = [key for key in available if mine.get(LAB_OUTPUTS[key]) != before_hashes.get(LAB_OUTPUTS[key])
+                   or (key != "mnist_model" and mine.get(LAB_OUTPUTS["tokenizer"])
+                       != before_hashes.get(LAB_OUTPUTS["tokenizer"]))]
             answer.append({"name": name, "rev": rev, "baseline": baseline, "changed": changed,
-                           "available": [key for key in ("mnist_model", "lstm", "transformer") if files[key]
-                                         and (key == "mnist_model" or files["tokenizer"])],
+                           "available": available, "own": own,
                            "metrics": metrics, "run": "dvc exp run " + " ".join(
                                f"-S '{key}={json.dumps(value)}'" for key, value in changed.items())})
         return answer

@@ -85,3 +85,29 @@ def whisper_files(tmp_path_factory) -> Path:
     from tests.speech.models import whisper_dir
 
     return whisper_dir(tmp_path_factory.getbasetemp())
+
+
+# The experiments' repository (tests/test_experiments.py, tests/web/test_inspect_browser.py): tiny MNIST params,
+# `dvc repro mnist_evaluate`, then two `dvc exp run`s: a wider MLP, and a wider LSTM (which trains the language
+# models from nothing inside the experiment: the baseline has none, so the workspace's LM tab has to say so).
+EXPERIMENT_MNIST = {"hidden": [32], "epochs": 1, "train_limit": 2000, "val_size": 400, "batch_size": 100}
+EXPERIMENT_LM = {"context": 16, "batch_size": 8, "max_steps": 10, "warmup_steps": 2, "eval_interval": 5,
+                 "eval_batches": 1, "max_seconds": 0}
+
+
+@pytest.fixture(scope="session")
+def experiment_repo(tmp_path_factory, mnist_raw) -> Path:
+    repo = copy_repo(tmp_path_factory.mktemp("exp-repo"))
+    set_params(repo, "mnist", sources=[f"dir:{mnist_raw}", "pypi"], **EXPERIMENT_MNIST)
+    set_params(repo, "corpus", max_chars=30_000)
+    set_params(repo, "tokenizer", vocab_size=350)
+    set_params(repo, "lstm", embed=16, hidden=16, layers=1, **EXPERIMENT_LM)
+    set_params(repo, "transformer", dim=16, layers=1, heads=2, **EXPERIMENT_LM)
+    set_params(repo, "lm_evaluate", test_chars=1000, max_new_tokens=4)
+    run_in(repo, "dvc", "repro", "mnist_evaluate")
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+    run_in(repo, *git, "add", "-A")
+    run_in(repo, *git, "commit", "-q", "-m", "baseline")
+    run_in(repo, "dvc", "exp", "run", "--temp", "-n", "wide", "-S", "mnist.hidden=[48]", "mnist_evaluate")
+    run_in(repo, "dvc", "exp", "run", "--temp", "-n", "lstm-wide", "-S", "lstm.hidden=24", "lm_evaluate")
+    return repo

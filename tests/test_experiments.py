@@ -2,30 +2,23 @@
 metrics, their model the one their dvc.lock names, served by the app with ?experiment=<rev>, and the workspace
 left as it was. A real `dvc repro` and `dvc exp run --temp` of the MNIST stages in a copy with tiny params."""
 import hashlib
+import json
 
 import pytest
 import yaml
 
-from tests.conftest import copy_repo, run_in, set_params
+from tests.conftest import run_in
 
 pytestmark = pytest.mark.slow
-TINY = {"hidden": [32], "epochs": 1, "train_limit": 2000, "val_size": 400, "batch_size": 100}
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory, mnist_raw):
-    return make_repo(tmp_path_factory, mnist_raw)
+def repo(experiment_repo):
+    return experiment_repo
 
 
-def make_repo(tmp_path_factory, mnist_raw):
-    repo = copy_repo(tmp_path_factory.mktemp("exp-repo"))
-    set_params(repo, "mnist", sources=[f"dir:{mnist_raw}", "pypi"], **TINY)
-    run_in(repo, "dvc", "repro", "mnist_evaluate")
-    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
-    run_in(repo, *git, "add", "-A")
-    run_in(repo, *git, "commit", "-q", "-m", "baseline")
-    run_in(repo, "dvc", "exp", "run", "--temp", "-n", "wide", "-S", "mnist.hidden=[48]", "mnist_evaluate")
-    return repo
+def by_name(listed: list[dict]) -> dict[str, dict]:
+    return {experiment["name"]: experiment for experiment in listed}
 
 
 def md5(path) -> str:
@@ -35,12 +28,16 @@ def md5(path) -> str:
 def test_an_experiment_is_listed_with_its_changed_params_metrics_and_models(repo):
     from dllab.experiments import Experiments
 
-    listed = Experiments(repo).list()
-    assert [e["name"] for e in listed] == ["wide"]
-    wide = listed[0]
+    listed = by_name(Experiments(repo).list())
+    assert sorted(listed) == ["lstm-wide", "wide"]
+    wide, lstm = listed["wide"], listed["lstm-wide"]
     assert wide["changed"] == {"mnist.hidden": [48]} and wide["available"] == ["mnist_model"]
     assert 0 < wide["metrics"]["mnist"]["test_accuracy"] <= 1 and wide["metrics"]["lm"] is None
     assert wide["run"] == "dvc exp run -S 'mnist.hidden=[48]'"
+    # The LSTM experiment trained the language models; its MLP is the baseline's, still in the cache.
+    assert lstm["changed"] == {"lstm.hidden": 24} and lstm["available"] == ["mnist_model", "lstm", "transformer"]
+    assert wide["own"] == ["mnist_model"] and lstm["own"] == ["lstm", "transformer"]
+    assert 0 < lstm["metrics"]["lm"]["lstm"]["test_bpc"] < 20
 
 
 def test_the_experiments_model_is_the_one_its_dvc_lock_names_and_the_workspace_is_untouched(repo):
@@ -50,7 +47,7 @@ def test_the_experiments_model_is_the_one_its_dvc_lock_names_and_the_workspace_i
 
     workspace_model = (repo / "models/mnist/model.pt").read_bytes()
     experiments = Experiments(repo)
-    rev = experiments.list()[0]["rev"]
+    rev = by_name(experiments.list())["wide"]["rev"]
     lock = yaml.safe_load(run_in(repo, "git", "show", f"{rev}:dvc.lock").stdout)
     named = next(out["md5"] for out in lock["stages"]["mnist_train"]["outs"] if out["path"] == "models/mnist/model.pt")
     lab = experiments.lab(rev)
@@ -71,17 +68,46 @@ def test_the_app_serves_an_experiments_model_and_refuses_unknown_ones(repo, mnis
     lab = Lab(LabFiles.under(repo), experiments=Experiments(repo))
     client = create_app(None, lab=lab, chat_down=Unavailable("no chat here", "dvc repro llm_download")).test_client()
     listed = client.get("/experiments").get_json()["experiments"]
-    rev = listed[0]["rev"]
+    wide = by_name(listed)["wide"]
+    rev = wide["rev"]
     label, image = mnist_test_digits(mnist_raw)[0]
     pixels = {"pixels": image.reshape(-1).tolist()}
-    wide = client.post(f"/mnist/inspect?experiment={rev}", json=pixels).get_json()
-    assert wide["test_accuracy"] == listed[0]["metrics"]["mnist"]["test_accuracy"]
+    read = client.post(f"/mnist/inspect?experiment={rev}", json=pixels).get_json()
+    assert read["test_accuracy"] == wide["metrics"]["mnist"]["test_accuracy"]
     base = client.post("/mnist/inspect", json=pixels).get_json()
-    assert base["probabilities"] != wide["probabilities"]  # two different networks
+    assert base["probabilities"] != read["probabilities"]  # two different networks
     assert client.post(f"/mnist/predict?experiment={rev}", json=pixels).get_json()["probabilities"] == \
-        wide["probabilities"]
+        read["probabilities"]
     unknown = client.post("/mnist/predict?experiment=0123abc", json=pixels)
     assert unknown.status_code == 400 and "GET /experiments lists them" in unknown.get_json()["error"]
     # Its language models were never trained: 503 naming the experiment's run.
     missing = client.post(f"/lm/inspect?experiment={rev}", json={"prompt": "ROMEO:"})
     assert missing.status_code == 503 and missing.get_json()["build"].startswith("dvc exp run -S 'mnist.hidden=[48]'")
+
+
+def test_an_lstm_experiment_is_inspected_and_generates_with_its_own_models(repo):
+    import torch
+
+    from dllab.experiments import Experiments
+    from dllab.lab import Lab, LabFiles
+    from dllab.lazy import Unavailable
+    from dllab.sse import events
+    from web.app import create_app
+
+    experiments = Experiments(repo)
+    rev = by_name(experiments.list())["lstm-wide"]["rev"]
+    lock = yaml.safe_load(run_in(repo, "git", "show", f"{rev}:dvc.lock").stdout)
+    named = next(out["md5"] for out in lock["stages"]["lstm_train"]["outs"] if out["path"] == "models/lstm/model.pt")
+    assert md5(experiments.lab(rev).files.lstm) == named
+    assert torch.load(experiments.lab(rev).files.lstm, weights_only=False)["config"]["hidden"] == 24
+    lab = Lab(LabFiles.under(repo), experiments=experiments)
+    client = create_app(None, lab=lab, chat_down=Unavailable("no chat here", "dvc repro llm_download")).test_client()
+    # The workspace never trained its language models: 503 naming the stage; the experiment's answer.
+    assert client.post("/lm/inspect", json={"prompt": "ROMEO:"}).status_code == 503
+    inspected = client.post(f"/lm/inspect?experiment={rev}", json={"prompt": "ROMEO:"}).get_json()
+    assert set(inspected["models"]) == {"lstm", "transformer"}
+    generated = client.post(f"/lm/generate?experiment={rev}", json={"prompt": "ROMEO:", "max_new_tokens": 4,
+                                                                     "seed": 0})
+    assert generated.status_code == 200
+    pieces = [json.loads(data) for name, data in events(generated.get_data(as_text=True).splitlines()) if name == "piece"]
+    assert {piece["model"] for piece in pieces} == {"lstm", "transformer"}

@@ -15,14 +15,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def experiment_repo(tmp_path_factory, mnist_raw):
-    """A copy of the repository with tiny MNIST params, `dvc repro`, and one `dvc exp run` (mnist.hidden=[48])."""
-    from tests.test_experiments import make_repo
-
-    return make_repo(tmp_path_factory, mnist_raw)
-
-
-@pytest.fixture(scope="module")
 def inspect_server(tmp_path_factory, lab_files):
     from web.client import running_server
     from tests.chat import helpers
@@ -38,6 +30,20 @@ def inspect_server(tmp_path_factory, lab_files):
                         "--transformer", str(lab_files.transformer), "--tokenizer", str(lab_files.tokenizer),
                         "--report", str(lab_files.report), "--mnist-metrics", str(folder / "mnist.json"),
                         "--lm-metrics", str(folder / "lm.json")) as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def experiment_server(experiment_repo):
+    """web/serve.py run in the experiments' repository (its `dvc exp run`s listed by GET /experiments)."""
+    import os
+
+    from web.client import running_server
+    from tests.conftest import BIN
+
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(experiment_repo)}
+    with running_server("--model", str(experiment_repo / "none.gguf"), "--index", str(experiment_repo / "no-index"),
+                        cwd=experiment_repo, env=env, script="web/serve.py") as (url, _):
         yield url
 
 
@@ -107,17 +113,24 @@ def test_attention_and_next_piece_bars_live_in_the_page(browser, inspect_server,
     assert_no_console_errors(browser)
 
 
-def test_the_race_shows_the_prompt_before_each_continuation(browser, inspect_server):
+def race(browser, pieces: int) -> list:
+    """Generate ``pieces`` pieces in the language-model tab; both columns, once each has its pieces."""
     from selenium.webdriver.common.by import By
 
-    open_tab(browser, inspect_server, "lm")
     browser.find_element(By.ID, "lm-length").clear()
-    browser.find_element(By.ID, "lm-length").send_keys("5")
+    browser.find_element(By.ID, "lm-length").send_keys(str(pieces))
     browser.find_element(By.ID, "lm-generate").click()
     columns = browser.find_elements(By.CSS_SELECTOR, ".lm-column[data-model]")
     wait(browser).until(lambda d: all(c.get_attribute("aria-busy") == "false"
                                       and c.find_elements(By.CSS_SELECTOR, ".piece") for c in columns))
-    for column in columns:
+    return columns
+
+
+def test_the_race_shows_the_prompt_before_each_continuation(browser, inspect_server):
+    from selenium.webdriver.common.by import By
+
+    open_tab(browser, inspect_server, "lm")
+    for column in race(browser, 5):
         text = column.find_element(By.CSS_SELECTOR, ".lm-text")
         assert text.find_element(By.CSS_SELECTOR, ".prompt-echo").text == "ROMEO:"
         assert text.text.startswith("ROMEO:")
@@ -164,35 +177,47 @@ def test_inside_the_models_fits_a_phone(browser, inspect_server, screenshots):
     assert_no_console_errors(browser)
 
 
-def test_an_experiments_network_can_be_chosen_and_reads_the_same_drawing(browser, experiment_repo, mnist_raw,
+def test_an_experiments_network_can_be_chosen_and_reads_the_same_drawing(browser, experiment_server, mnist_raw,
                                                                         screenshots):
-    import os
-
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    from web.client import running_server
-    from tests.conftest import BIN
+    open_tab(browser, experiment_server, "digits")
+    choice = browser.find_element(By.ID, "digit-experiment")
+    wait(browser).until(lambda d: choice.is_displayed())
+    _, image = mnist_test_digits(mnist_raw)[2]
+    draw(browser, browser.find_element(By.ID, "digit-canvas"), strokes(image))
+    prediction = browser.find_element(By.ID, "digit-prediction")
+    read = lambda: browser.execute_script(  # noqa: E731
+        "return [...document.querySelectorAll('#digit-bars progress')].map(p => p.value)")
+    wait(browser).until(lambda d: prediction.get_attribute("data-state") == "idle"
+                        and prediction.get_attribute("data-digit") is not None)
+    workspace = read()
+    options = Select(choice).options
+    assert len(options) == 2 and "mnist.hidden=[48]" in options[1].text and "%" in options[1].text
+    Select(choice).select_by_index(1)
+    wait(browser).until(lambda d: prediction.get_attribute("data-state") == "idle" and read() != workspace)
+    # Another network's reading (both are tiny here: one epoch on 2,000 digits, so no right answer is assumed).
+    assert abs(sum(read()) - 1) < 0.01 and prediction.get_attribute("data-digit") is not None
+    browser.save_screenshot(str(screenshots / "inside-experiment.png"))
+    assert_no_console_errors(browser)
 
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(experiment_repo)}
-    with running_server("--model", str(experiment_repo / "none.gguf"), "--index", str(experiment_repo / "no-index"),
-                        cwd=experiment_repo, env=env, script="web/serve.py") as (url, _):
-        open_tab(browser, url, "digits")
-        choice = browser.find_element(By.ID, "digit-experiment")
-        wait(browser).until(lambda d: choice.is_displayed())
-        _, image = mnist_test_digits(mnist_raw)[2]
-        draw(browser, browser.find_element(By.ID, "digit-canvas"), strokes(image))
-        prediction = browser.find_element(By.ID, "digit-prediction")
-        read = lambda: browser.execute_script(  # noqa: E731
-            "return [...document.querySelectorAll('#digit-bars progress')].map(p => p.value)")
-        wait(browser).until(lambda d: prediction.get_attribute("data-state") == "idle"
-                            and prediction.get_attribute("data-digit") is not None)
-        workspace = read()
-        options = Select(choice).options
-        assert len(options) == 2 and "mnist.hidden=[48]" in options[1].text and "%" in options[1].text
-        Select(choice).select_by_index(1)
-        wait(browser).until(lambda d: prediction.get_attribute("data-state") == "idle" and read() != workspace)
-        # Another network's reading (both are tiny here: one epoch on 2,000 digits, so no right answer is assumed).
-        assert abs(sum(read()) - 1) < 0.01 and prediction.get_attribute("data-digit") is not None
-        browser.save_screenshot(str(screenshots / "inside-experiment.png"))
-        assert_no_console_errors(browser)
+
+def test_an_lstm_experiment_can_be_chosen_and_generates(browser, experiment_server, screenshots):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    open_tab(browser, experiment_server, "lm")
+    choice = browser.find_element(By.ID, "lm-experiment")
+    wait(browser).until(lambda d: choice.is_displayed())
+    banner = browser.find_element(By.CSS_SELECTOR, '[data-section-status="lm_lstm"]')
+    wait(browser).until(lambda d: banner.is_displayed())  # the workspace never trained its language models
+    # Only the experiment that trained language models is offered here (the MLP one is the digit tab's).
+    options = Select(choice).options
+    assert len(options) == 2 and "lstm.hidden=24" in options[1].text and "bits/car." in options[1].text
+    Select(choice).select_by_index(1)
+    assert not banner.is_displayed()  # it spoke of the workspace's models, not the experiment's
+    for column in race(browser, 4):
+        assert column.find_element(By.CSS_SELECTOR, ".lm-text").text.startswith("ROMEO:")
+    browser.save_screenshot(str(screenshots / "inside-lm-experiment.png"))
+    assert_no_console_errors(browser)

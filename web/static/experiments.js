@@ -26,12 +26,13 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
   const changes = (experiment) => Object.entries(experiment.changed).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
   const score = (value, unit) => (value === undefined || value === null ? "" : ` · test ${unit(value)}`);
-  fill("lm", listed.filter((e) => e.available.includes("lstm") || e.available.includes("transformer")), (e) => {
+  // A tab offers the experiments that trained its models anew (own), not those that only carry the baseline's.
+  fill("lm", listed.filter((e) => e.own.includes("lstm") || e.own.includes("transformer")), (e) => {
     const lm = e.metrics.lm || {};
     const bpc = (name) => (lm[name] ? `${name} ${String(lm[name].test_bpc).replace(".", ",")}` : "");
     return `${e.name} (${changes(e)})${score([bpc("lstm"), bpc("transformer")].filter(Boolean).join(" / ") || null, (v) => `${v} bits/car.`)}`;
   });
-  fill("digit", listed.filter((e) => e.available.includes("mnist_model")), (e) => {
+  fill("digit", listed.filter((e) => e.own.includes("mnist_model")), (e) => {
     const accuracy = e.metrics.mnist && e.metrics.mnist.test_accuracy;
     return `${e.name} (${changes(e)})${score(accuracy, (v) => `${(100 * v).toFixed(2).replace(".", ",")} %`)}`;
   });
@@ -48,5 +49,9 @@ function fill(tab, experiments, label) {
     select.append(option);
   }
   $(`${tab}-experiment-choice`).hidden = false;
-  select.addEventListener("change", () => document.dispatchEvent(new CustomEvent("experiment-chosen", { detail: tab })));
+  select.addEventListener("change", () => {
+    // The tab's "Indisponible" banners speak of the workspace's models, not of the experiment's (app.css).
+    select.closest(".panel").classList.toggle("experiment-chosen", Boolean(select.value));
+    document.dispatchEvent(new CustomEvent("experiment-chosen", { detail: tab }));
+  });
 }
