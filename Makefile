@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup repro test bench screenshots clean
+.PHONY: setup repro test bench screenshots readme clean
 
 setup:
 	@bash scripts/setup.sh
@@ -32,6 +32,10 @@ bench: setup
 # The page's sections in headless Chromium, on the pipeline's models: reports/web/*.png (shown in the README).
 screenshots: setup
 	DLLAB_SCREENSHOTS=reports/web python -m pytest -q tests/web/test_browser.py tests/web/test_lab_browser.py tests/web/test_inspect_browser.py
+
+# The README's results table from the metrics files dvc.lock records (after `dvc repro`; tests/test_readme.py checks it).
+readme: setup
+	python -m dllab.readme_results
 
 clean:
 	rm -rf data/mnist data/corpus models reports .pytest_cache

@@ -13,7 +13,7 @@ LM_TRAINING = {"context": 16, "batch_size": 8, "max_steps": 10, "warmup_steps": 
                "eval_batches": 1, "max_seconds": 0}
 
 
-# The outputs whose bytes differ between two identical runs, and why (README.md, "Reproducibility", lists them
+# The outputs whose bytes differ between two identical runs, and why (docs/pipeline.md, "Reproducibility", lists them
 # too): every stage's record of its times; Chroma's SQLite and HNSW files (random ids, timestamps); retrieval
 # latencies in rag_evaluate's metrics and per-question file; the answers' time to first word in chat_evaluate's
 # metrics; the serve check's timings; the report pages, which show all these times. Everything else must be the
