@@ -554,8 +554,12 @@ def summary(lines: list[Line]) -> list:
     met = sum(j.mark.met is True for j in judged)
     missed = sum(j.mark.met is False for j in judged)
     unmeasured = len(judged) - met - missed
-    count = f"{met} objectifs atteints sur {len(judged)}" + (f", {missed} manqués" if missed else "") + \
-        (f", {unmeasured} non mesurés" if unmeasured else "")
+    def plural(n: int) -> str:
+        return "s" if n > 1 else ""
+
+    count = f"{met} objectif{plural(met)} atteint{plural(met)} sur {len(judged)}" + \
+        (f", {missed} manqué{plural(missed)}" if missed else "") + \
+        (f", {unmeasured} non mesuré{plural(unmeasured)}" if unmeasured else "")
     items = []
     for line in lines:
         item = [Link(line.system, f"#{line.anchor}"), " : ", line.text]
