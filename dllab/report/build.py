@@ -506,17 +506,19 @@ def speech_section(doc: Document, reports: Path, shown: dict, machine: dict) -> 
           if (clips / f"{role}_voice-{kind}.wav").is_file()],
         Details("Les textes les moins bien entendus", [
             Table(["voix", "texte", "entendu par Whisper", "WER"],
-                  [[h["voice"], h["text"], h["heard"], h["wer"]] for h in worst],
+                  [[f"des {roles.get(h['voice'], h['voice'])}", h["text"], h["heard"], h["wer"]] for h in worst],
                   caption="Les pires (tous : reports/speech/transcripts.json)")]),
         params_details(shown, "tts", "stt"),
         machine_line(machine),
     )
+    worst_wer = max(question["wer"], answer["wer"])
+    every = (f", soit environ une erreur tous les {number(round(1 / worst_wer))} mots au pire"
+             if 0 < worst_wer <= 0.5 else "")
     return Line("Voix", "speech",
                 f"Whisper réentend les textes dits par les deux voix {metrics['engine']} avec un taux d'erreur sur "
-                f"les mots de {number(question['wer'])} (questions) et {number(answer['wer'])} (réponses), soit "
-                f"environ une erreur tous les {number(round(1 / max(question['wer'], answer['wer'], 1e-9)))} mots "
-                f"au pire ; les deux voix sont à {number(metrics['pitch_semitones_apart'])} demi-tons l'une de "
-                f"l'autre.", goals.judged)
+                f"les mots de {number(question['wer'])} (questions) et {number(answer['wer'])} (réponses){every} ; "
+                f"les deux voix sont à {number(metrics['pitch_semitones_apart'])} demi-tons l'une de l'autre.",
+                goals.judged)
 
 
 def pipeline_section(doc: Document, reports: Path) -> Line:
