@@ -20,42 +20,51 @@ def reports(tmp_path):
 def test_report_has_every_section_with_embedded_figures(reports):
     doc = build(reports, PARAMS, MACHINE)
     page = to_html(doc)
-    for section in ["MNIST", "Language models", "Knowledge base", "Chatbot answers", "Voice chatbot", "Pipeline"]:
-        assert re.search(rf"<h2 id=\"[^\"]*\">{section}", page), section
+    for anchor, section in [("mnist", "MNIST"), ("lm", "Modèles de langue"), ("rag", "Base de connaissances"),
+                            ("chat", "Les réponses du chatbot"), ("serve", "Chatbot vocal"),
+                            ("speech", "Les voix"), ("pipeline", "Pipeline")]:
+        assert re.search(rf'<h2 id="{anchor}">{section}', page), section
     assert page.count('src="data:image/png;base64,') == 6  # self-contained: no file or network links
     assert "http://" not in page and "https://" not in page
-    assert "98.76 %" in page and "mnist.lr" in page and "Test CPU" in page and "Keras" in page
-    assert "the transformer is better" in page and "nanoGPT" in page and "lstm says &lt;b&gt;hi&lt;/b&gt;" in page
-    assert "✓ document.pdf:3 0.700" in page and "miss" in page and "Une pâte &lt;script&gt;" in page
+    assert "98,76\u00a0%" in page and "mnist.lr" in page and "Test CPU" in page and "Keras" in page
+    assert "Le transformer est le meilleur ici" in page and "nanoGPT" in page
+    assert "lstm says &lt;b&gt;hi&lt;/b&gt;" in page
+    assert "✓ document.pdf:3 0,700" in page and "manquée" in page and "Une pâte &lt;script&gt;" in page
     # The answers: their measures against the targets, the misses shown as text, the calibration.
-    assert "correct" in page and "&gt;= 0.90" in page and "Étalez la &lt;b&gt;pâte&lt;/b&gt;. [1]" in page
+    assert "réponses correctes (correct)" in page and "≥ 90\u00a0%" in page
+    assert "Étalez la &lt;b&gt;pâte&lt;/b&gt;. [1]" in page
     assert "chat.decline_below = 0.84" in page and "0.85" in page and "Cury" in page
-    assert "at most 3 sentences" in page and "(e5-multilingual embeddings)" in page  # the models' defaults
-    # the notebook's questions with their answers verbatim come first, then correct per kind of question
-    chat = page[page.index('<h2 id="chatbot-answers"'):]
-    assert chat.index("answers, word for word") < chat.index("Correct per kind") < chat.index("Every question of")
+    assert "au plus 3 phrases" in page and "(plongements e5-multilingual)" in page  # the models' defaults
+    chat = page[page.index('<h2 id="chat"'):page.index('<h2 id="serve"')]
+    assert chat.index("Les objectifs") < chat.index("jeu non touché)") < chat.index("mot pour mot") \
+        < chat.index("par type de question")
     assert "<td>procedure</td><td>1</td><td>0</td>" in chat
-    # calibrated on the pipeline's set, checked on the untouched one, side by side with the check's targets
-    assert re.search(r"set_b.yaml \(untouched check\)</td><td>3</td><td>2</td><td>0.6667</td><td>0.5</td>", chat)
-    assert "&gt;= 0.70" in chat and "chat.judge_below = 0.15" in chat
+    # calibrated on the pipeline's set, checked on the untouched one, side by side, the check judged too
+    assert re.search(r"set_b.yaml \(jeu non touché\)</td><td>3</td><td>2</td><td>0,6667</td><td>0,5</td>", chat)
+    assert re.search(r"jeu non touché : questions hors sujet déclinées \(declined\)</td><td>50\u00a0%</td>"
+                     r"<td>≥ 70\u00a0%</td><td class=\"missed\">✗ manqué", chat)
+    assert "chat.judge_below = 0.15" in chat
     # The voices: word error rates against their targets (the question voice's 0.25 misses), a player per clip.
-    assert "Voices: intelligibility" in page and "0.5*ff_siwis+0.5*am_echo" in page and "Une &lt;i&gt;tarte" in page
-    assert re.search(r"question voice \(0.5\*ff_siwis\+0.5\*am_echo\): word error rate</td><td>0.25</td>"
-                     r"<td>&lt;= 0.2</td><td>missed", page)
+    assert "Les voix : intelligibilité" in page and "0.5*ff_siwis+0.5*am_echo" in page
+    assert "Une &lt;i&gt;tarte" in page
+    assert re.search(r"la voix des questions \(0.5\*ff_siwis\+0.5\*am_echo\) : taux d'erreur sur les mots</td>"
+                     r"<td>0,25</td><td>≤ 0,2</td><td class=\"missed\">✗ manqué", page.replace("&#39;", "'"))
     assert page.count('<audio controls preload="none" src="data:audio/ogg;base64,') == 1
     markdown = to_markdown(doc, relative_to=reports)
-    assert "[▶ The answer voice says the first answer of the benchmark](speech/clips/answer_voice-answer.wav)" in markdown
-    assert "![Confusion matrix on the test set](mnist/figures/confusion_matrix.png)" in markdown
-    assert "| mnist_train | 70.1 | 900 |" in markdown
-    assert "| training seconds | 61.5 |" in markdown and "| last index run (s) | 11 |" in markdown
+    assert ("[▶ La voix des réponses dit la première réponse du banc d'essai](speech/clips/answer_voice-answer.wav)"
+            in markdown)
+    assert "![Matrice de confusion sur le test](mnist/figures/confusion_matrix.png)" in markdown
+    assert "| mnist_train | 70,1 | 900 |" in markdown
+    assert "| durée d'entraînement | 61,5 s | ≤ 90 s | ✓ atteint |" in markdown
+    assert "| dernière indexation (s) | 11 |" in markdown
 
 
 def test_the_lm_comparison_says_which_text_is_which_and_compares_at_equal_steps_and_time(reports):
     markdown = to_markdown(build(reports, PARAMS, MACHINE), relative_to=reports)
-    assert "a test text, used for nothing else" in markdown and "validation text that chooses" in markdown
-    assert "| equal steps (100) | 2.4 | 2.5 | lstm |" in markdown
-    assert "| equal time (100 s) | 2.6 | 2.5 | transformer |" in markdown  # the LSTM at 100 s: its step-50 value
-    assert "no model was cut by a time cap" in markdown
+    assert "un texte de test, qui ne sert à rien d'autre" in markdown and "texte de validation qui choisit" in markdown
+    assert "| à pas égaux (100) | 2,4 | 2,5 | lstm |" in markdown
+    assert "| à temps égal (100 s) | 2,6 | 2,5 | transformer |" in markdown  # the LSTM at 100 s: its step-50 value
+    assert "aucun modèle n'a été coupé par une limite de temps" in markdown
 
 
 def test_a_model_cut_by_its_time_cap_is_flagged(reports):
@@ -65,7 +74,7 @@ def test_a_model_cut_by_its_time_cap_is_flagged(reports):
     metrics["lstm"]["stopped_early"] = "time cap"
     (reports / "lm/metrics.json").write_text(json.dumps(metrics))
     markdown = to_markdown(build(reports, PARAMS, MACHINE), relative_to=reports)
-    assert "Warning: the lstm stopped at step 100 on its time cap (lstm.max_seconds)" in markdown
+    assert "Attention : le lstm s'est arrêté au pas 100 sur sa limite de temps (lstm.max_seconds)" in markdown
 
 
 def test_missing_metrics_file_is_named_with_the_stage_to_run(reports):
@@ -105,19 +114,19 @@ def test_an_experiment_is_compared_with_its_baseline_on_the_changed_models_only(
     params = {**PARAMS, "lstm": {"hidden": 512}, "transformer": {"dim": 128}}
 
     markdown = to_markdown(build(reports, params, MACHINE, baseline=FolderBaseline(base)), relative_to=reports)
-    assert "### Experiment: this run against commit 0123456789" in markdown
+    assert "### Expérience : cette exécution face à commit 0123456789" in markdown
     assert "| lstm.hidden | 256 | 512 |  |" in markdown
-    assert "| test bits per character | 2.7 | 2.5 | this run |" in markdown
-    assert "| validation bpc at equal steps (100) | 2.6 | 2.4 | this run |" in markdown
-    assert "| validation bpc at equal time (100 s) | 2.6 | 2.6 | baseline |" in markdown  # ours at 90 s: 2.6
-    assert "the transformer |" not in markdown  # same params: not compared
+    assert "| bits par caractère sur le test | 2,7 | 2,5 | cette exécution |" in markdown
+    assert "| bits par caractère de validation à pas égaux (100) | 2,6 | 2,4 | cette exécution |" in markdown
+    assert "| bits par caractère de validation à temps égal (100 s) | 2,6 | 2,6 | la référence |" in markdown  # ours at 90 s: 2.6
+    assert "le transformer |" not in markdown  # same params: not compared
 
     (base / "reports/pipeline/lstm_train.json").unlink()  # no times: only the equal-steps row
     markdown = to_markdown(build(reports, params, MACHINE, baseline=FolderBaseline(base)), relative_to=reports)
-    assert "equal steps (100)" in markdown and "equal time" not in markdown.split("### Experiment")[1]
+    assert "à pas égaux (100)" in markdown and "à temps égal" not in markdown.split("### Expérience")[1]
     same = to_markdown(build(reports, {**params, "lstm": {"hidden": 256}}, MACHINE, baseline=FolderBaseline(base)),
                        relative_to=reports)
-    assert "No language-model param differs from commit 0123456789" in same
+    assert "Aucun paramètre des modèles de langue ne diffère de commit 0123456789" in same
 
 
 def test_a_quoted_value_is_checked_and_named_with_its_file(reports):

@@ -2,6 +2,7 @@
 download, train, evaluate, tokenizer, index, voices, serve check and report, then the report mentions each
 system."""
 import json
+import re
 
 import pytest
 
@@ -63,12 +64,13 @@ def test_whole_pipeline_with_tiny_params_ends_in_a_report(first_run):
               "llm_download", "judge_download", "kokoro_download", "whisper_download", "speech_evaluate", "serve", "report"]
     assert sorted(ran) == sorted(stages) and ran[-1] == "report"
     page = (repo / "reports/index.html").read_text(encoding="utf-8")
-    for system in ["MNIST", "LSTM and Transformer", "Knowledge base", "Chatbot answers", "Voice chatbot",
-                   "Voices: intelligibility", "Pipeline"]:
+    for system in ["MNIST", "LSTM et Transformer", "Base de connaissances", "Les réponses du chatbot", "Chatbot vocal",
+                   "Les voix : intelligibilité", "Pipeline"]:
         assert system in page
+    assert re.search(r"\d+ objectifs? atteints? sur \d+", page)  # the first screen judges the tiny run too
     assert "Comment faire une tarte aux pommes ?" in page  # a test question and its answer
     markdown = (repo / "reports/README.md").read_text(encoding="utf-8")
-    assert "## Knowledge base: retrieval" in markdown and "(mnist/figures/confusion_matrix.png)" in markdown
+    assert "## Base de connaissances : la recherche" in markdown and "(mnist/figures/confusion_matrix.png)" in markdown
     records = {p.stem: json.loads(p.read_text()) for p in (repo / "reports/pipeline").glob("*.json")}
     assert set(stages) <= set(records) and all(r["peak_memory_mb"] > 0 for r in records.values())
 
@@ -113,7 +115,7 @@ def test_an_experiment_is_compared_with_its_baseline_commit_in_exp_show_and_the_
     assert len(set(metrics)) == 2  # each run shows its own model's number
 
     markdown = (repo / "reports/README.md").read_text(encoding="utf-8")
-    assert f"### Experiment: this run against commit {baseline[:10]}" in markdown
-    section = markdown.split("### Experiment")[1].split("\n## ")[0]
-    assert "| lstm.hidden | 16 | 24 |" in section and "| validation bpc at equal steps (10) |" in section
-    assert "| test bits per character |" in section and "the transformer" not in section  # unchanged: not compared
+    assert f"### Expérience : cette exécution face à commit {baseline[:10]}" in markdown
+    section = markdown.split("### Expérience")[1].split("\n## ")[0]
+    assert "| lstm.hidden | 16 | 24 |" in section and "| bits par caractère de validation à pas égaux (10) |" in section
+    assert "| bits par caractère sur le test |" in section and "le transformer" not in section  # unchanged: not compared

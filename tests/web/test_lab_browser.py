@@ -134,7 +134,16 @@ def test_the_report_opens_from_the_page(browser, lab_server, screenshots):
     assert heading.startswith("dllab")
     images = browser.find_elements(By.CSS_SELECTOR, "img")
     assert images and all(browser.execute_script("return arguments[0].naturalWidth", img) > 0 for img in images)
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"  # the page's language
     browser.save_screenshot(str(screenshots / "report.png"))
+    assert_no_console_errors(browser)
+    # It leads back to the page; a tab's own link opens the report at that tab's section.
+    browser.find_element(By.ID, "back").click()
+    wait(browser).until(lambda d: d.current_url == lab_server + "/")
+    open_tab(browser, lab_server, "digits")
+    browser.find_element(By.CSS_SELECTOR, '#panel-digits a[href="/report#mnist"]').click()
+    wait(browser).until(lambda d: d.current_url.endswith("/report#mnist"))
+    assert browser.find_element(By.ID, "mnist").text.startswith("MNIST")
     assert_no_console_errors(browser)
 
 
