@@ -22,6 +22,8 @@ from typing import Callable
 import yaml
 
 from dllab.errors import UserError
+from dllab.report import targets
+from dllab.report.targets import Target
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 FILES = {"mnist": "reports/mnist/metrics.json", "lm": "reports/lm/metrics.json", "rag": "reports/rag/metrics.json",
@@ -47,15 +49,14 @@ def parse_value(text: str) -> float:
 @dataclass(frozen=True)
 class Row:
     """One line of the table: ``key`` is the path of the value in ``FILES[file]`` (dots between levels); a
-    ``label`` may name other values of the same file in braces (``{questions}``)."""
+    ``label`` may name other values of the same file in braces (``{questions}``); ``goal`` is the report's
+    target for it (dllab/report/targets.py), None for a row without one."""
     system: str
     label: str
     file: str
     key: str
     show: Callable[[float], str]
-    op: str = ""          # ">=" or "<=": the value's target; "" for a row without one
-    target: float = 0.0
-    target_text: str = ""
+    goal: Target | None = None
 
     def value(self, metrics: dict) -> float:
         found = metrics[self.file]
@@ -66,12 +67,15 @@ class Row:
         return found
 
     def target_shown(self) -> str:
-        return f"{'≥' if self.op == '>=' else '≤'} {self.target_text or self.target}" if self.op else ""
+        if self.goal is None:
+            return ""
+        threshold = f"{100 * self.goal.threshold:g} %" if self.goal.percent else f"{self.goal.threshold:g}"
+        return f"{'≥' if self.goal.at_least else '≤'} {threshold}"
 
     def mark(self, value: float) -> str:
-        if not self.op:
+        if self.goal is None:
             return ""
-        return "met" if (value >= self.target if self.op == ">=" else value <= self.target) else "**missed**"
+        return "met" if self.goal.mark(value).met else "**missed**"
 
     def label_pattern(self) -> re.Pattern:
         """The label with each ``{field}`` matching any text: what a rendered label must look like."""
@@ -79,35 +83,40 @@ class Row:
         return re.compile(".+?".join(re.escape(part) for part in parts) + r"\Z")
 
 
-# The targets are the lab's own goals (the report states the same ones, section by section).
+# The targets are the report's (dllab/report/targets.py): the README and the report judge alike.
 ROWS = [
-    Row("MNIST MLP", "test accuracy (10,000 images)", "mnist", "test_accuracy", percent, ">=", 0.983, "98.3 %"),
+    Row("MNIST MLP", "test accuracy (10,000 images)", "mnist", "test_accuracy", percent, targets.MNIST["test_accuracy"]),
     Row("MNIST MLP", "test images misread", "mnist", "test_errors", decimals(0)),
     Row("Transformer LM", "test loss per character (nats)", "lm", "transformer.test_loss_per_char", decimals(3),
-        "<=", 1.9),
+        targets.LM["test_loss_per_char"]),
     Row("Transformer LM", "test bits per character", "lm", "transformer.test_bpc", decimals(3)),
-    Row("LSTM LM", "test loss per character (nats)", "lm", "lstm.test_loss_per_char", decimals(3), "<=", 1.9),
+    Row("LSTM LM", "test loss per character (nats)", "lm", "lstm.test_loss_per_char", decimals(3),
+        targets.LM["test_loss_per_char"]),
     Row("LSTM LM", "test bits per character", "lm", "lstm.test_bpc", decimals(3)),
     Row("unigram baseline", "test bits per character", "lm", "unigram.test_bpc", decimals(3)),
-    Row("retrieval", "hit@{k} ({questions} questions)", "rag", "hit_at_k", decimals(3), ">=", 0.95),
-    Row("retrieval", "hit@1", "rag", "hit_at_1", decimals(3), ">=", 0.80),
+    Row("retrieval", "hit@{k} ({questions} questions)", "rag", "hit_at_k", percent, targets.RAG["hit_at_k"]),
+    Row("retrieval", "hit@1", "rag", "hit_at_1", percent, targets.RAG["hit_at_1"]),
     Row("retrieval", "MRR", "rag", "mrr", decimals(3)),
-    Row("chatbot", "correct ({answerable} answerable questions)", "chat", "correct", decimals(3), ">=", 0.90),
-    Row("chatbot", "faithful (answer sentences found in a passage)", "chat", "faithful", decimals(3), ">=", 0.95),
-    Row("chatbot", "French words hunspell accepts", "chat", "french_ok", decimals(3), ">=", 0.98),
-    Row("chatbot", "declined ({out_of_scope} out-of-scope questions)", "chat", "declined", decimals(2), ">=", 0.85),
-    Row("chatbot", "wrongly declined", "chat", "wrongly_declined", decimals(3), "<=", 0.05),
+    Row("chatbot", "correct ({answerable} answerable questions)", "chat", "correct", percent,
+        targets.ANSWERS["correct"]),
+    Row("chatbot", "faithful (answer sentences found in a passage)", "chat", "faithful", percent,
+        targets.ANSWERS["faithful"]),
+    Row("chatbot", "French words hunspell accepts", "chat", "french_ok", percent, targets.ANSWERS["french_ok"]),
+    Row("chatbot", "declined ({out_of_scope} out-of-scope questions)", "chat", "declined", percent,
+        targets.ANSWERS["declined"]),
+    Row("chatbot", "wrongly declined", "chat", "wrongly_declined", percent, targets.ANSWERS["wrongly_declined"]),
     Row("chatbot, set B (untouched)", "correct ({check.answerable} answerable questions)", "chat", "check.correct",
-        decimals(3), ">=", 0.85),
+        percent, targets.CHECK["correct"]),
     Row("chatbot, set B (untouched)", "declined ({check.out_of_scope} out-of-scope questions)", "chat",
-        "check.declined", decimals(2), ">=", 0.70),
-    Row("chatbot, set B (untouched)", "wrongly declined", "chat", "check.wrongly_declined", decimals(3), "<=", 0.05),
+        "check.declined", percent, targets.CHECK["declined"]),
+    Row("chatbot, set B (untouched)", "wrongly declined", "chat", "check.wrongly_declined", percent,
+        targets.CHECK["wrongly_declined"]),
     Row("voices", "{engine}'s question voice: word error rate (Whisper base)", "speech", "question_voice.wer",
-        decimals(3), "<=", 0.20),
+        decimals(3), targets.SPEECH["wer"]),
     Row("voices", "{engine}'s answer voice: word error rate (Whisper base)", "speech", "answer_voice.wer",
-        decimals(3), "<=", 0.20),
+        decimals(3), targets.SPEECH["wer"]),
     Row("voices", "question and answer voices' pitch apart (semitones)", "speech", "pitch_semitones_apart",
-        decimals(2), ">=", 3.0),
+        decimals(2), targets.SPEECH["pitch_semitones_apart"]),
 ]
 
 

@@ -43,11 +43,11 @@ def test_the_table_shows_each_metric_with_its_target_and_whether_it_is_met():
     assert row(table, "MNIST MLP", "test accuracy (10,000 images)")[2:] == ["98.98 %", "≥ 98.3 %", "met"]
     assert row(table, "MNIST MLP", "test images misread")[2:] == ["102", "", ""]
     assert row(table, "Transformer LM", "test loss per character (nats)")[2:] == ["1.452", "≤ 1.9", "met"]
-    assert row(table, "retrieval", "hit@4 (56 questions)")[2:] == ["0.964", "≥ 0.95", "met"]
-    assert row(table, "retrieval", "hit@1")[2:] == ["0.643", "≥ 0.8", "**missed**"]
-    assert row(table, "chatbot", "correct (56 answerable questions)")[2:] == ["0.893", "≥ 0.9", "**missed**"]
+    assert row(table, "retrieval", "hit@4 (56 questions)")[2:] == ["96.43 %", "≥ 95 %", "met"]
+    assert row(table, "retrieval", "hit@1")[2:] == ["64.29 %", "≥ 80 %", "**missed**"]
+    assert row(table, "chatbot", "correct (56 answerable questions)")[2:] == ["89.29 %", "≥ 90 %", "**missed**"]
     assert row(table, "chatbot, set B (untouched)", "declined (10 out-of-scope questions)")[2:] == \
-        ["0.60", "≥ 0.7", "**missed**"]
+        ["60.00 %", "≥ 70 %", "**missed**"]
     assert row(table, "voices", "kokoro's answer voice: word error rate (Whisper base)")[2:] == ["0.192", "≤ 0.2", "met"]
     assert len(rr.block_rows(table)) == len(rr.ROWS)
 
@@ -59,8 +59,8 @@ def test_a_changed_metric_changes_its_row_and_its_mark():
     changed["speech"]["answer_voice"]["wer"] = 0.25
     table = rr.render_table(changed)
     assert table != rr.render_table(FIXTURE)
-    assert row(table, "retrieval", "hit@1")[2:] == ["0.850", "≥ 0.8", "met"]
-    assert row(table, "retrieval", "hit@8 (56 questions)")[2] == "0.964"
+    assert row(table, "retrieval", "hit@1")[2:] == ["85.00 %", "≥ 80 %", "met"]
+    assert row(table, "retrieval", "hit@8 (56 questions)")[2] == "96.43 %"
     assert row(table, "voices", "kokoro's answer voice: word error rate (Whisper base)")[2:] == \
         ["0.250", "≤ 0.2", "**missed**"]
 
@@ -86,7 +86,7 @@ def test_the_block_records_its_sources_and_replaces_only_itself():
 
 def test_the_structural_check_catches_a_hand_edited_table():
     block = rr.render_block(FIXTURE, MD5S)
-    assert rr.check_rows(block.replace("| 0.643 | ≥ 0.8 | **missed** |", "| 0.643 | ≥ 0.8 | met |")) != []
+    assert rr.check_rows(block.replace("| 64.29 % | ≥ 80 % | **missed** |", "| 64.29 % | ≥ 80 % | met |")) != []
     assert rr.check_rows(block.replace("| ≥ 98.3 % |", "| ≥ 90 % |")) != []
     assert rr.check_rows(block.replace("| retrieval | MRR |", "| retrieval | NDCG |")) != []
     lines = block.splitlines()
