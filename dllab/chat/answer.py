@@ -21,12 +21,14 @@ A greeting or a single word gets a short invitation to ask about the documents i
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from dllab.chat import questions as q
 from dllab.chat.prompt import NOT_FOUND, build_prompt, question_language
+from dllab.rag.lexical import tokens
 from dllab.rag.sentences import Quote, enumerates, rank_quotes, units
 from dllab.rag.structure import ITEM, STEP
 
@@ -115,7 +117,7 @@ class Answerer:
             if shaped is not None:
                 hits, quotes = shaped
             else:
-                quotes = choose_quotes(with_context(ranked), *self.limits(kind))
+                quotes = choose_quotes(with_context(self.by_subject(query, kind, ranked, hits)), *self.limits(kind))
             if kind != q.YES_NO:
                 quotes = [without_lone_yes_no(quote) for quote in quotes]
             if kind == q.QUANTITY and not any(q.states_number(quote.text) for quote in quotes):
@@ -130,6 +132,35 @@ class Answerer:
         prompt = build_prompt(question, hits, history, self.model.count_tokens, self.model.n_ctx,
                               self.model.max_tokens)
         return AnswerPlan(mode, prompt.hits, evidence, False, prompt=prompt, kind=kind, judged=judged)
+
+    def by_subject(self, query: str, kind: str, ranked: Sequence[Quote], hits: Sequence) -> list[Quote]:
+        """The ranking by cosine plus ``chat.subject_words_weight`` times the share of the question's specific
+        subject words (``subject``) each sentence or the heading of its passage's section uses (in Snowball
+        stems: « Pour un moule de 24 centimètres… » under « La tarte Tatin » is about the Tatin), each word weighed by its rarity in the documents (the
+        log of sections over the sections using it: « lamelles » counts more than « pâte »); the cosine alone
+        for an English question (its words are not the documents'). Scores stay the cosines: the evidence and
+        the judge read those. A quantity question asks for a number: stating one counts as its rarest word."""
+        weight = self.params.subject_words_weight
+        specific = self.subject(query)[0] if weight and question_language(query) != "English" else []
+        _, size = self._vocabulary()
+        rarity = {word: math.log((1 + size) / (1 + self._sections_using(word))) for word in specific}
+        asks_number = kind == q.QUANTITY and bool(rarity)
+        number = max(rarity.values()) if asks_number else 0.0
+        total = sum(rarity.values()) + number
+        if not total:
+            return list(ranked)
+
+        # Words meet in their Snowball stems, as in BM25 (« reposer » meets « Repos de la pâte »).
+        stems = {word: set(tokens(word)) for word in specific}
+
+        headings = [set(tokens(getattr(hit, "section", "") or "")) for hit in hits]
+
+        def share(quote: Quote) -> float:
+            present = set(tokens(quote.text)) | (headings[quote.passage - 1] if quote.passage <= len(headings) else set())
+            found = sum(rarity[word] for word in specific if stems[word] and stems[word] <= present)
+            return (found + (number if asks_number and q.states_number(quote.text) else 0.0)) / total
+
+        return sorted(ranked, key=lambda quote: (-(quote.score + weight * share(quote)), quote.passage, quote.position))
 
     def judged(self, query: str, quotes: Sequence[Quote], evidence: float) -> float | None:
         """The judge's P(yes) that ``quotes`` answer ``query``, when the evidence is ambiguous; else None."""

@@ -58,6 +58,10 @@ class ChatParams(Section):
     max_request_body_size: integer(min=1024, max=2**30) = 8388608  # bytes; a larger body gets 413 before it is read
     judge_above: number(min=0, max=1) = 0.88          # evidence under this (and above decline_below) asks the judge
     judge_below: number(min=0, max=1) = 0.15          # the judge's P(yes) under which the answer is declined
+    # quote mode: a sentence ranks by its cosine plus this times the share of the question's own subject words it
+    # uses (« lamelles », « épaisseur »): E5 alone ranks « il faut un kilogramme de pommes » above the sentence
+    # that gives the lamelles' thickness; 0 ranks by the cosine alone
+    subject_words_weight: number(min=0, max=1) = 0.05
 
     @model_validator(mode="after")
     def _threads_for_the_queue(self):

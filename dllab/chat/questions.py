@@ -44,7 +44,8 @@ reussir reussit monter recette recettes etape etapes different differente differ
 principale principaux principales sorte sortes type types genre liste citez donner donne donnez dire dis
 il elle on je tu nous vous ils elles y a t le la les l un une des du de d au aux et en pour avec sans dans sur
 par mon ma mes ton ta tes son sa ses est-ce bien bon bonne bons bonnes meilleur meilleure meilleurs meilleures
-mettre met mets utiliser faudrait falloir possible exactement vraiment quoi chose choses plus moins tres
+mettre met mets utiliser faudrait falloir possible exactement vraiment quoi chose choses plus moins tres temps
+quantite quantites nombre
 how what which why when where who do does did can could should would is are was were the a an of to in for
 with and or make prepare cook bake recipe steps step list kinds kind types type different main best good i you
 we one it they there this that these those me my your

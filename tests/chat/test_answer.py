@@ -208,3 +208,48 @@ def test_how_to_make_what_a_section_only_describes_is_answered_by_the_step_title
         "Étape 1 : préparer la pâte brisée.", "Mélangez la farine et le beurre froid."]
     described = answerer.plan("Qu'est-ce que la pâte brisée ?", hits, [])
     assert described.quotes[0].text == "La pâte brisée est la plus courante."  # not a procedure: as before
+
+
+class Scored(Sections):
+    """Sections whose sentences have the cosines given (0.85 for the others)."""
+
+    def __init__(self, sections, cosines):
+        super().__init__(sections)
+        self.cosines = cosines
+
+    def sentence_cosines(self, question, texts):
+        import numpy as np
+
+        return np.array([self.cosines.get(text, 0.85) for text in texts])
+
+
+PANTRY = [("Les pommes", "Comptez un kilogramme de pommes par tarte. Choisissez des pommes fermes."),
+          ("La découpe", "Le quatrième secret est la découpe régulière. Des lamelles de deux à trois millimètres "
+                         "d'épaisseur cuisent de manière uniforme."),
+          ("La tarte Tatin", "La tarte Tatin est une tarte aux pommes renversée, née en Sologne. Pour un moule de 24 centimètres, "
+                             "il faut 100 g de beurre et 150 g de sucre."),
+          ("Le service", "On sert la tarte aux pommes tiède, avec une boule de glace."),
+          ("La conservation", "La tarte se garde deux jours sous une cloche.")]
+KILO, SLICES = PANTRY[0][1].split(". ")[0] + ".", PANTRY[1][1].split(". ")[1]
+
+
+def test_a_sentence_using_the_questions_rare_words_outranks_a_closer_one_but_the_evidence_stays_the_cosine():
+    # as E5 scores them for this question in the lab's documents (« pommes » is their theme: not a subject word)
+    retriever = Scored(PANTRY, {KILO: 0.865, SLICES: 0.85})
+    hits = [chunks[0] for chunks in retriever.sections().values()]
+    question = "Quelle épaisseur pour les lamelles de pommes ?"
+    by_cosine = Answerer(retriever, None, QUOTING.with_values(subject_words_weight=0)).plan(question, hits, [])
+    assert by_cosine.quotes[0].text == KILO
+    plan = Answerer(retriever, None, QUOTING).plan(question, hits, [])
+    assert plan.quotes[0].text == SLICES and plan.evidence == pytest.approx(0.865)
+    # Words meet in their stems (« épaisseurs »), and a section's heading lends its words to its sentences:
+    # a quantity question about the Tatin gets the sentence with the numbers under « La tarte Tatin ».
+    born = "La tarte Tatin est une tarte aux pommes renversée, née en Sologne."
+    retriever = Scored(PANTRY, {born: 0.86, KILO: 0.855})
+    hits = [chunks[0] for chunks in retriever.sections().values()]
+    answerer, question = Answerer(retriever, None, QUOTING), "Combien de beurre pour la tarte Tatin ?"
+    ranked = rank_quotes(retriever, question, hits)
+    assert ranked[0].text == born
+    assert answerer.by_subject(question, "quantity", ranked, hits)[0].text.startswith("Pour un moule de 24 centimètres")
+    question = "Quelles épaisseurs pour des lamelles ?"
+    assert answerer.by_subject(question, "list", rank_quotes(retriever, question, hits), hits)[0].text == SLICES

@@ -41,6 +41,9 @@ def test_a_short_follow_up_is_read_with_the_previous_question():
 def test_subject_words_leave_out_the_words_that_ask():
     assert subject_words("Comment faire une pizza margherita ?") == ["pizza", "margherita"]
     assert subject_words("Quelles sont les différentes variantes de la tarte ?") == ["variantes", "tarte"]
+    # « combien de temps », « quelle quantité de » ask for a number: their nouns name no subject
+    assert subject_words("combien de temps la pâte doit reposer au frigo") == ["pate", "reposer", "frigo"]
+    assert subject_words("Quelle quantité de sucre pour le caramel ?") == ["sucre", "caramel"]
 
 
 def test_numbers_in_digits_words_or_units():
