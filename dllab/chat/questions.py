@@ -23,7 +23,7 @@ _KIND_RULES = [
                 rf"\bcomment {_MAKE}[- ]on\b|\b(les |quelles sont les )?etapes\b|\bla recette (de|du|des|d)\b|"
                 r"\bhow (do|can|should|would) (i|you|we|one) (make|prepare|cook|bake)\b|\bhow to (make|prepare|"
                 r"cook|bake)\b|\bsteps\b|\brecipe for\b|\bc'?est quoi la recette\b"),
-    (LIST, r"^(et )?quel(le)?s\b|^(donne|donnez|dis|dites|cite|liste|listez|enumere)[- ]moi\b|\bquel(le)?s sont\b|\bliste\b|\bcitez\b|\benumer|\bdifferent(e)?s\b|"
+    (LIST, r"\bde quoi\b.*\bbesoin\b|\bwhat do (i|you|we) need\b|^(et )?quel(le)?s\b|^(donne|donnez|dis|dites|cite|liste|listez|enumere)[- ]moi\b|\bquel(le)?s sont\b|\bliste\b|\bcitez\b|\benumer|\bdifferent(e)?s\b|"
            r"\bwhat are\b|\bwhich\b.*\bare\b|\blist\b|\bwhat (kinds|types|sorts)\b|\bname the\b"),
     (YES_NO, r"^(est[- ]ce qu|peut[- ]on|peut on|faut[- ]il|dois[- ]je|doit[- ]on|puis[- ]je|y a[- ]t[- ]il|"
              r"on peut|je peux|can|is|are|does|do|should|must|could)\b"),
@@ -45,7 +45,7 @@ principale principaux principales sorte sortes type types genre liste citez donn
 il elle on je tu nous vous ils elles y a t le la les l un une des du de d au aux et en pour avec sans dans sur
 par mon ma mes ton ta tes son sa ses est-ce bien bon bonne bons bonnes meilleur meilleure meilleurs meilleures
 mettre met mets utiliser faudrait falloir possible exactement vraiment quoi chose choses plus moins tres temps
-quantite quantites nombre
+quantite quantites nombre prendre choisir acheter besoin take choose pick buy need ai as avons avez ont avoir comme
 how what which why when where who do does did can could should would is are was were the a an of to in for
 with and or make prepare cook bake recipe steps step list kinds kind types type different main best good i you
 we one it they there this that these those me my your

@@ -13,6 +13,8 @@ from dllab.chat.questions import (LIST, OTHER, PROCEDURE, QUANTITY, WHY, YES_NO,
     ("Quelles sont les différentes variantes de la tarte aux pommes ?", LIST),
     ("Donne-moi les secrets d'une tarte réussie", LIST),
     ("What are the main kinds of tart?", LIST),
+    ("De quoi ai-je besoin pour une tatin ?", LIST),  # what one needs: a list of things
+    ("What do I need for the crust?", LIST),
     ("Combien de farine pour la pâte ?", QUANTITY),
     ("a quelle temperature je mets le four", QUANTITY),
     ("How long does it bake?", QUANTITY),
@@ -44,6 +46,8 @@ def test_subject_words_leave_out_the_words_that_ask():
     # « combien de temps », « quelle quantité de » ask for a number: their nouns name no subject
     assert subject_words("combien de temps la pâte doit reposer au frigo") == ["pate", "reposer", "frigo"]
     assert subject_words("Quelle quantité de sucre pour le caramel ?") == ["sucre", "caramel"]
+    assert subject_words("quelles pommes prendre pour une tatin") == ["pommes", "tatin"]  # choosing asks
+    assert subject_words("De quoi j'ai besoin comme ustensiles ?") == ["ustensiles"]
 
 
 def test_numbers_in_digits_words_or_units():
